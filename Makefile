@@ -1,0 +1,127 @@
+# freqbias — one Makefile. `make help` lists the targets.
+#
+# Toggles:
+#   PROFILE=fast|ref  fast: -O3 -march=native (default); ref: -O2, no FMA
+#                     contraction, no -march — the cpu-ref backend then gives
+#                     the same bits on every x86-64 machine.
+#   SANITIZE=1        AddressSanitizer + UndefinedBehaviorSanitizer
+#   CUDA=0|1          build the CUDA backend (src/backend/cuda, nvcc)
+# Never -ffast-math: the project promises bit-exact reruns.
+
+PROFILE  ?= fast
+SANITIZE ?= 0
+CUDA     ?= 0
+BUILD    ?= build
+CC       ?= cc
+PKGS     := openblas fftw3f cmocka
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas fftw3f 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+ifeq ($(PROFILE),ref)
+  OPTFLAGS := -O2 -ffp-contract=off
+else ifeq ($(PROFILE),fast)
+  OPTFLAGS := -O3 -march=native -ffp-contract=off
+else
+  $(error PROFILE must be ref or fast, not '$(PROFILE)')
+endif
+
+CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -fopenmp \
+              -Iinclude -Isrc $(PKG_CFLAGS) $(OPTFLAGS) -DFB_PROFILE=\"$(PROFILE)\"
+LDLIBS_ALL := $(PKG_LIBS) -lz -lm -fopenmp
+ifeq ($(SANITIZE),1)
+  CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDLIBS_ALL += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+
+ifeq ($(CUDA),1)
+  NVCC       ?= /usr/local/cuda/bin/nvcc
+  CUDA_SRC   := $(wildcard src/backend/cuda/*.cu)
+  ifeq ($(CUDA_SRC),)
+    $(error CUDA=1: the CUDA backend (src/backend/cuda/*.cu) is not written yet — see issue 7)
+  endif
+  CFLAGS_ALL += -DFB_WITH_CUDA
+  LDLIBS_ALL += -L/usr/local/cuda/lib64 -lcudart -lcublas -lcufft
+endif
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(BUILD)/obj/tests/oracle.o $(BUILD)/obj/tests/testutil.o
+BENCH_BIN := $(BUILD)/bench/bench_train
+
+.PHONY: all demo check test bench deps data install clean help
+all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a
+
+help:
+	@echo "make demo    install deps, build, run the main job"
+	@echo "make check   install deps, build, run every test"
+	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
+	@echo "make deps    install missing Debian packages (as root)"
+	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1"
+
+# Rebuild everything when the flags change (PROFILE, SANITIZE, CUDA).
+$(BUILD)/flags.txt: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/flags.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -Iinclude -Isrc -DFB_WITH_CUDA -c $< -o $@
+
+$(BUILD)/libfreqbias.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/freqbias: $(CLI_OBJ) $(BUILD)/libfreqbias.a
+	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libfreqbias.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+deps:
+	@sh scripts/deps.sh
+
+# Every test runs even if an earlier one fails; the target fails if any did.
+test: all $(TEST_BIN)
+	@failed=0; for t in $(TEST_BIN); do \
+	  echo "=== $$t"; \
+	  if ! ./$$t; then echo "FAILED: $$t"; failed=$$((failed+1)); fi; \
+	done; \
+	total=$(words $(TEST_BIN)); echo "$$((total-failed)) passed, $$failed failed"; \
+	test $$failed -eq 0
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+bench: deps all $(BENCH_BIN)
+	@sh bench/run_bench.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/lib $(DESTDIR)/usr/local/include/freqbias
+	install -m 755 $(BUILD)/freqbias $(DESTDIR)/usr/local/bin/
+	install -m 644 $(BUILD)/libfreqbias.a $(DESTDIR)/usr/local/lib/
+	install -m 644 include/freqbias/*.h $(DESTDIR)/usr/local/include/freqbias/
+
+clean:
+	rm -rf $(BUILD) build-*
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

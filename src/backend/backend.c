@@ -1,0 +1,76 @@
+/* backend.c — finding a backend by name and checking it is complete. */
+#include <stddef.h>
+#include <string.h>
+
+#include "freqbias/backend.h"
+
+#ifdef FB_WITH_CUDA
+extern const fb_backend fb_backend_cuda;
+#endif
+
+static const fb_backend *const all_backends[] = {
+    &fb_backend_cpu,
+    &fb_backend_cpu_ref,
+#ifdef FB_WITH_CUDA
+    &fb_backend_cuda,
+#endif
+};
+
+fb_conv_geom fb_conv_geom_make(int batch, int in_channels, int in_h, int in_w, int out_channels,
+                               int kernel, int stride, int pad)
+{
+    fb_conv_geom g = {batch, in_channels, in_h, in_w, out_channels, kernel, stride, pad, 0, 0};
+    g.out_h = (in_h + 2 * pad - kernel) / stride + 1;
+    g.out_w = (in_w + 2 * pad - kernel) / stride + 1;
+    return g;
+}
+
+const fb_backend *fb_backend_by_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof all_backends / sizeof *all_backends; i++)
+        if (strcmp(all_backends[i]->name, name) == 0)
+            return all_backends[i];
+    fb_error(FB_ERR_USAGE, "unknown backend '%s' (this build has: %s)", name, fb_backend_list());
+    return NULL;
+}
+
+const char *fb_backend_list(void)
+{
+#ifdef FB_WITH_CUDA
+    return "cpu cpu-ref cuda";
+#else
+    return "cpu cpu-ref";
+#endif
+}
+
+fb_status fb_backend_check(const fb_backend *b)
+{
+    struct entry { const char *name; const void *fn; };
+    const struct entry entries[] = {
+        {"alloc", (const void *)b->alloc}, {"release", (const void *)b->release},
+        {"to_device", (const void *)b->to_device}, {"to_host", (const void *)b->to_host},
+        {"conv2d_workspace", (const void *)b->conv2d_workspace},
+        {"conv2d_forward", (const void *)b->conv2d_forward},
+        {"conv2d_backward_data", (const void *)b->conv2d_backward_data},
+        {"conv2d_backward_filter", (const void *)b->conv2d_backward_filter},
+        {"batchnorm_forward_train", (const void *)b->batchnorm_forward_train},
+        {"batchnorm_forward_eval", (const void *)b->batchnorm_forward_eval},
+        {"batchnorm_backward", (const void *)b->batchnorm_backward},
+        {"relu_forward", (const void *)b->relu_forward},
+        {"relu_backward", (const void *)b->relu_backward}, {"add", (const void *)b->add},
+        {"avgpool_forward", (const void *)b->avgpool_forward},
+        {"avgpool_backward", (const void *)b->avgpool_backward},
+        {"linear_forward", (const void *)b->linear_forward},
+        {"linear_backward", (const void *)b->linear_backward},
+        {"normalize_forward", (const void *)b->normalize_forward},
+        {"normalize_backward", (const void *)b->normalize_backward},
+        {"cross_entropy_forward", (const void *)b->cross_entropy_forward},
+        {"cross_entropy_backward", (const void *)b->cross_entropy_backward},
+        {"sgd_step", (const void *)b->sgd_step},
+    };
+    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++)
+        if (!entries[i].fn)
+            return fb_error(FB_ERR_UNSUPPORTED, "backend '%s' does not implement %s", b->name,
+                            entries[i].name);
+    return FB_OK;
+}

@@ -1,0 +1,419 @@
+/* cpu.c — the fast CPU backend: im2col + OpenBLAS sgemm, OpenMP elsewhere.
+ *
+ * Convolution. The batch is cut into chunks of S samples, S chosen from the
+ * geometry alone so that one GEMM has at least ~512 columns (S = 1 for
+ * 32×32 maps, 32 for 4×4 maps):
+ *   forward        out_chunk[OC, S·P] = W[OC, CKK] × col[CKK, S·P]
+ *   backward data  dcol[CKK, S·P]     = Wᵀ × dout_chunk[OC, S·P], then col2im
+ *   backward filt. dW[OC, CKK]        = Σ_chunks dout_chunk × colᵀ
+ * with P = OH·OW and CKK = C·K·K. Chunks run in parallel on OpenMP threads,
+ * each calling a single-threaded sgemm (OpenBLAS runs one thread inside a
+ * parallel region); chunk results land in disjoint samples, so forward and
+ * backward-data bits do not depend on the thread count.
+ *
+ * The filter gradient is a sum over chunks. To keep its bits independent of
+ * the thread count it is accumulated in a fixed number of "slots" chosen from
+ * the geometry (at most 8, and at most 64 MB of partial sums): slot j sums
+ * chunks j, j+slots, j+2·slots, ... in order, and the slots are added in
+ * order at the end. Threads only decide which slot is computed where.
+ *
+ * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
+ * channels / planes / elements with the per-unit bodies of kernels.h, so
+ * they give the same bits as cpu-ref. The linear layer and cross-entropy are
+ * tiny and run outside parallel regions.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "freqbias/backend.h"
+#include "im2col.h"
+#include "kernels.h"
+
+#define GEMM_MIN_COLUMNS 512
+#define MAX_FILTER_SLOTS 8
+#define MAX_FILTER_SLOT_BYTES ((size_t)64 << 20)
+
+/* How a convolution is cut into chunks and filter-gradient slots. */
+typedef struct conv_plan {
+    int chunk_samples;       /* S                                               */
+    int chunks;              /* ceil(N / S)                                     */
+    int slots;               /* filter-gradient partial sums                   */
+    int direct;              /* 1×1, stride 1, pad 0 and S = 1: col = input     */
+    size_t col_floats;       /* CKK · S · P, one per thread                     */
+    size_t gather_floats;    /* OC · S · P when S > 1 (chunk-layout out/dout)   */
+    size_t slot_floats;      /* OC · CKK per slot beyond the first              */
+} conv_plan;
+
+static conv_plan plan_conv(const fb_conv_geom *g)
+{
+    conv_plan plan;
+    size_t P = (size_t)g->out_h * g->out_w;
+    size_t ckk = (size_t)g->in_channels * g->kernel * g->kernel;
+    int S = (int)((GEMM_MIN_COLUMNS + P - 1) / P);
+    plan.chunk_samples = S < 1 ? 1 : (S > g->batch ? g->batch : S);
+    plan.chunks = (g->batch + plan.chunk_samples - 1) / plan.chunk_samples;
+    plan.direct = g->kernel == 1 && g->stride == 1 && g->pad == 0 && plan.chunk_samples == 1;
+    plan.col_floats = plan.direct ? 0 : ckk * plan.chunk_samples * P;
+    plan.gather_floats = plan.chunk_samples > 1 ? (size_t)g->out_channels * plan.chunk_samples * P : 0;
+    size_t filter_floats = (size_t)g->out_channels * ckk;
+    int slots = plan.chunks < MAX_FILTER_SLOTS ? plan.chunks : MAX_FILTER_SLOTS;
+    while (slots > 1 && (size_t)(slots - 1) * filter_floats * sizeof(float) > MAX_FILTER_SLOT_BYTES)
+        slots--;
+    plan.slots = slots;
+    plan.slot_floats = filter_floats;
+    return plan;
+}
+
+static size_t per_thread_floats(const conv_plan *plan)
+{
+    /* rounded to 16 floats so every thread's block stays 64-byte aligned */
+    return (plan->col_floats + plan->gather_floats + 15) / 16 * 16;
+}
+
+static size_t slot_area_floats(const conv_plan *plan)
+{
+    return (plan->slots - 1) * plan->slot_floats;
+}
+
+static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
+{
+    conv_plan plan = plan_conv(g);
+    size_t floats = slot_area_floats(&plan) + (size_t)omp_get_max_threads() * per_thread_floats(&plan);
+    return floats * sizeof(float);
+}
+
+/* Threads the workspace has room for (at least 1, at most OpenMP's). */
+static int usable_threads(const conv_plan *plan, size_t workspace_bytes)
+{
+    size_t per_thread = per_thread_floats(plan) * sizeof(float);
+    size_t available = workspace_bytes / sizeof(float) > slot_area_floats(plan)
+                           ? workspace_bytes - slot_area_floats(plan) * sizeof(float)
+                           : 0;
+    int threads = omp_get_max_threads();
+    if (per_thread > 0 && (size_t)threads * per_thread > available)
+        threads = (int)(available / per_thread);
+    return threads < 1 ? 1 : threads;
+}
+
+/* Copies sample-major dout[S][OC][P] into chunk layout [OC][S·P] (or back). */
+static void to_chunk_layout(float *chunk, const float *samples_major, int samples, int channels,
+                            size_t P)
+{
+    for (int s = 0; s < samples; s++)
+        for (int o = 0; o < channels; o++)
+            memcpy(chunk + ((size_t)o * samples + s) * P,
+                   samples_major + ((size_t)s * channels + o) * P, P * sizeof(float));
+}
+
+static void from_chunk_layout(float *samples_major, const float *chunk, int samples, int channels,
+                              size_t P)
+{
+    for (int s = 0; s < samples; s++)
+        for (int o = 0; o < channels; o++)
+            memcpy(samples_major + ((size_t)s * channels + o) * P,
+                   chunk + ((size_t)o * samples + s) * P, P * sizeof(float));
+}
+
+static void cpu_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                               const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
+{
+    conv_plan plan = plan_conv(g);
+    const int ckk = g->in_channels * g->kernel * g->kernel;
+    const size_t P = (size_t)g->out_h * g->out_w;
+    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
+    const size_t out_sample = (size_t)g->out_channels * P;
+    float *thread_area = (float *)workspace + slot_area_floats(&plan);
+    int threads = usable_threads(&plan, workspace_bytes);
+
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int chunk = 0; chunk < plan.chunks; chunk++) {
+        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
+        float *gathered = col + plan.col_floats;
+        int n0 = chunk * plan.chunk_samples;
+        int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
+        const float *source = in + n0 * in_sample;
+        if (!plan.direct) {
+            fb_im2col(col, source, g, samples);
+            source = col;
+        }
+        int columns = (int)(samples * P);
+        float *target = plan.chunk_samples > 1 ? gathered : out + n0 * out_sample;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->out_channels, columns, ckk,
+                    1.0f, weight, ckk, source, columns, 0.0f, target, columns);
+        if (plan.chunk_samples > 1)
+            from_chunk_layout(out + n0 * out_sample, gathered, samples, g->out_channels, P);
+        if (bias)
+            for (int s = 0; s < samples; s++)
+                for (int o = 0; o < g->out_channels; o++) {
+                    float *plane = out + (n0 + s) * out_sample + o * P;
+                    for (size_t p = 0; p < P; p++)
+                        plane[p] += bias[o];
+                }
+    }
+}
+
+static void cpu_conv2d_backward_data(float *din, const float *dout, const float *weight,
+                                     const fb_conv_geom *g, void *workspace,
+                                     size_t workspace_bytes)
+{
+    conv_plan plan = plan_conv(g);
+    const int ckk = g->in_channels * g->kernel * g->kernel;
+    const size_t P = (size_t)g->out_h * g->out_w;
+    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
+    const size_t out_sample = (size_t)g->out_channels * P;
+    float *thread_area = (float *)workspace + slot_area_floats(&plan);
+    int threads = usable_threads(&plan, workspace_bytes);
+
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int chunk = 0; chunk < plan.chunks; chunk++) {
+        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
+        float *gathered = col + plan.col_floats;
+        int n0 = chunk * plan.chunk_samples;
+        int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
+        const float *grad = dout + n0 * out_sample;
+        if (plan.chunk_samples > 1) {
+            to_chunk_layout(gathered, grad, samples, g->out_channels, P);
+            grad = gathered;
+        }
+        int columns = (int)(samples * P);
+        float *target = plan.direct ? din + n0 * in_sample : col;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, columns, g->out_channels, 1.0f,
+                    weight, ckk, grad, columns, 0.0f, target, columns);
+        if (!plan.direct)
+            fb_col2im(din + n0 * in_sample, col, g, samples);
+    }
+}
+
+static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float *dout,
+                                       const float *in, const fb_conv_geom *g, void *workspace,
+                                       size_t workspace_bytes)
+{
+    conv_plan plan = plan_conv(g);
+    const int ckk = g->in_channels * g->kernel * g->kernel;
+    const size_t P = (size_t)g->out_h * g->out_w;
+    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
+    const size_t out_sample = (size_t)g->out_channels * P;
+    float *slot_area = workspace;
+    float *thread_area = (float *)workspace + slot_area_floats(&plan);
+    int threads = usable_threads(&plan, workspace_bytes);
+
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int slot = 0; slot < plan.slots; slot++) {
+        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
+        float *gathered = col + plan.col_floats;
+        float *partial = slot == 0 ? dweight : slot_area + (size_t)(slot - 1) * plan.slot_floats;
+        float beta = 0.0f;
+        for (int chunk = slot; chunk < plan.chunks; chunk += plan.slots) {
+            int n0 = chunk * plan.chunk_samples;
+            int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
+            const float *source = in + n0 * in_sample;
+            if (!plan.direct) {
+                fb_im2col(col, source, g, samples);
+                source = col;
+            }
+            const float *grad = dout + n0 * out_sample;
+            if (plan.chunk_samples > 1) {
+                to_chunk_layout(gathered, grad, samples, g->out_channels, P);
+                grad = gathered;
+            }
+            int columns = (int)(samples * P);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->out_channels, ckk, columns,
+                        1.0f, grad, columns, source, columns, beta, partial, ckk);
+            beta = 1.0f;
+        }
+    }
+    if (plan.slots > 1) {
+        size_t total = plan.slot_floats;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < total; i++) {
+            float sum = dweight[i];
+            for (int slot = 1; slot < plan.slots; slot++)
+                sum += slot_area[(size_t)(slot - 1) * total + i];
+            dweight[i] = sum;
+        }
+    }
+    if (dbias) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < g->out_channels; o++) {
+            float sum = 0.0f;
+            for (int n = 0; n < g->batch; n++)
+                for (size_t p = 0; p < P; p++)
+                    sum += dout[n * out_sample + o * P + p];
+            dbias[o] = sum;
+        }
+    }
+}
+
+static void cpu_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
+                                        float *running_mean, float *running_var, const float *in,
+                                        const float *gamma, const float *beta, int batch,
+                                        int channels, int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++)
+        bn_train_channel(out, save_mean, save_invstd, running_mean, running_var, in, gamma, beta,
+                         batch, channels, spatial, c);
+}
+
+static void cpu_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
+                                       const float *beta, const float *running_mean,
+                                       const float *running_var, int batch, int channels,
+                                       int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++)
+        bn_eval_channel(out, in, gamma, beta, running_mean, running_var, batch, channels, spatial,
+                        c);
+}
+
+static void cpu_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                                   const float *in, const float *gamma, const float *save_mean,
+                                   const float *save_invstd, int batch, int channels, int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++)
+        bn_backward_channel(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
+                            channels, spatial, c);
+}
+
+static void cpu_relu_forward(float *out, const float *in, size_t count)
+{
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < count; i++)
+        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+static void cpu_relu_backward(float *din, const float *dout, const float *out, size_t count)
+{
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < count; i++)
+        din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+static void cpu_add(float *out, const float *a, const float *b, size_t count)
+{
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < count; i++)
+        out[i] = a[i] + b[i];
+}
+
+static void cpu_avgpool_forward(float *out, const float *in, int batch, int channels, int h,
+                                int w, int k)
+{
+    size_t in_plane = (size_t)h * w, out_plane = (size_t)(h / k) * (w / k);
+#pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < batch * channels; plane++)
+        avgpool_plane(out + plane * out_plane, in + plane * in_plane, h, w, k);
+}
+
+static void cpu_avgpool_backward(float *din, const float *dout, int batch, int channels, int h,
+                                 int w, int k)
+{
+    size_t in_plane = (size_t)h * w, out_plane = (size_t)(h / k) * (w / k);
+#pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < batch * channels; plane++)
+        avgpool_backward_plane(din + plane * in_plane, dout + plane * out_plane, h, w, k);
+}
+
+/* out[N,OUT] = in[N,IN] × Wᵀ + b: one sgemm, bias added per row. */
+static void cpu_linear_forward(float *out, const float *in, const float *weight, const float *bias,
+                               int batch, int in_f, int out_f)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out_f, in_f, 1.0f, in, in_f,
+                weight, in_f, 0.0f, out, out_f);
+    if (bias)
+        for (int n = 0; n < batch; n++)
+            for (int o = 0; o < out_f; o++)
+                out[(size_t)n * out_f + o] += bias[o];
+}
+
+/* din = dout × W, dW = doutᵀ × in, db = Σ_n dout */
+static void cpu_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
+                                const float *in, const float *weight, int batch, int in_f,
+                                int out_f)
+{
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in_f, out_f, 1.0f, dout,
+                    out_f, weight, in_f, 0.0f, din, in_f);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_f, in_f, batch, 1.0f, dout, out_f, in,
+                in_f, 0.0f, dweight, in_f);
+    if (dbias)
+        for (int o = 0; o < out_f; o++) {
+            float sum = 0.0f;
+            for (int n = 0; n < batch; n++)
+                sum += dout[(size_t)n * out_f + o];
+            dbias[o] = sum;
+        }
+}
+
+static void cpu_normalize_forward(float *out, const float *in, const float *mean,
+                                  const float *std, int batch, int channels, int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < batch * channels; plane++) {
+        size_t offset = (size_t)plane * spatial;
+        normalize_plane(out + offset, in + offset, mean[plane % channels], std[plane % channels],
+                        spatial);
+    }
+}
+
+static void cpu_normalize_backward(float *din, const float *dout, const float *in,
+                                   const float *std, int batch, int channels, int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < batch * channels; plane++) {
+        size_t offset = (size_t)plane * spatial;
+        normalize_backward_plane(din + offset, dout + offset, in + offset,
+                                 std[plane % channels], spatial);
+    }
+}
+
+static void cpu_sgd_step(float *param, float *momentum_buf, const float *grad, size_t count,
+                         float lr, float momentum, float weight_decay, int first_step)
+{
+    const size_t block = 4096;
+    size_t blocks = (count + block - 1) / block;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < blocks; b++) {
+        size_t end = (b + 1) * block < count ? (b + 1) * block : count;
+        sgd_range(param, momentum_buf, grad, b * block, end, lr, momentum, weight_decay,
+                  first_step);
+    }
+}
+
+static void *cpu_alloc(size_t bytes)
+{
+    size_t rounded = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+static void cpu_release(void *ptr) { free(ptr); }
+static void cpu_copy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
+
+const fb_backend fb_backend_cpu = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .to_device = cpu_copy,
+    .to_host = cpu_copy,
+    .conv2d_workspace = cpu_conv2d_workspace,
+    .conv2d_forward = cpu_conv2d_forward,
+    .conv2d_backward_data = cpu_conv2d_backward_data,
+    .conv2d_backward_filter = cpu_conv2d_backward_filter,
+    .batchnorm_forward_train = cpu_batchnorm_forward_train,
+    .batchnorm_forward_eval = cpu_batchnorm_forward_eval,
+    .batchnorm_backward = cpu_batchnorm_backward,
+    .relu_forward = cpu_relu_forward,
+    .relu_backward = cpu_relu_backward,
+    .add = cpu_add,
+    .avgpool_forward = cpu_avgpool_forward,
+    .avgpool_backward = cpu_avgpool_backward,
+    .linear_forward = cpu_linear_forward,
+    .linear_backward = cpu_linear_backward,
+    .normalize_forward = cpu_normalize_forward,
+    .normalize_backward = cpu_normalize_backward,
+    .cross_entropy_forward = cross_entropy_forward_rows,
+    .cross_entropy_backward = cross_entropy_backward_rows,
+    .sgd_step = cpu_sgd_step,
+};

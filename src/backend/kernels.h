@@ -1,0 +1,209 @@
+/* kernels.h — per-unit op bodies shared by the cpu-ref and cpu backends.
+ *
+ * Each function computes one independent unit of work (one BatchNorm
+ * channel, one image plane, one row of logits) with a fixed summation order.
+ * cpu-ref calls them in plain loops; cpu hands the units to OpenMP threads.
+ * Because a unit is always summed by one thread in the same order, both
+ * backends give the same bits for these ops, whatever the thread count.
+ * Sums of many terms (BatchNorm statistics, the loss) accumulate in double.
+ */
+#ifndef FREQBIAS_BACKEND_KERNELS_H
+#define FREQBIAS_BACKEND_KERNELS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "freqbias/backend.h"
+
+/* Address of element (n, c, p) of an N×C×P tensor. */
+static inline size_t nchw_index(int n, int c, int p, int channels, int spatial)
+{
+    return ((size_t)n * channels + c) * spatial + p;
+}
+
+/* Two-pass batch statistics of channel c in double: mean, biased variance. */
+static inline void bn_channel_stats(const float *in /* [N,C,P] */, int batch, int channels,
+                                    int spatial, int c, double *mean, double *var)
+{
+    double sum = 0.0;
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++)
+            sum += in[nchw_index(n, c, p, channels, spatial)];
+    double count = (double)batch * spatial;
+    double m = sum / count, squares = 0.0;
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            double d = in[nchw_index(n, c, p, channels, spatial)] - m;
+            squares += d * d;
+        }
+    *mean = m;
+    *var = squares / count;
+}
+
+/* Training forward of channel c: y = (x − mean)·invstd·γ + β, invstd =
+ * 1/sqrt(var + eps); running stats move by FB_BN_MOMENTUM towards the batch
+ * mean and the UNBIASED batch variance (PyTorch). */
+static inline void bn_train_channel(float *out, float *save_mean, float *save_invstd,
+                                    float *running_mean, float *running_var, const float *in,
+                                    const float *gamma, const float *beta, int batch,
+                                    int channels, int spatial, int c)
+{
+    double mean, var, count = (double)batch * spatial;
+    bn_channel_stats(in, batch, channels, spatial, c, &mean, &var);
+    float invstd = (float)(1.0 / sqrt(var + FB_BN_EPS));
+    float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            size_t i = nchw_index(n, c, p, channels, spatial);
+            out[i] = (in[i] - m) * scale + shift;
+        }
+    save_mean[c] = m;
+    save_invstd[c] = invstd;
+    double unbiased = count > 1 ? var * count / (count - 1) : var;
+    running_mean[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_mean[c] + FB_BN_MOMENTUM * mean);
+    running_var[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_var[c] + FB_BN_MOMENTUM * unbiased);
+}
+
+static inline void bn_eval_channel(float *out, const float *in, const float *gamma,
+                                   const float *beta, const float *running_mean,
+                                   const float *running_var, int batch, int channels,
+                                   int spatial, int c)
+{
+    float invstd = (float)(1.0 / sqrt((double)running_var[c] + FB_BN_EPS));
+    float m = running_mean[c], scale = invstd * gamma[c], shift = beta[c];
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            size_t i = nchw_index(n, c, p, channels, spatial);
+            out[i] = (in[i] - m) * scale + shift;
+        }
+}
+
+/* Backward of channel c, with x̂ = (x − mean)·invstd and M = N·P:
+ * dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·invstd/M · (M·dy − dβ − x̂·dγ). */
+static inline void bn_backward_channel(float *din, float *dgamma, float *dbeta,
+                                       const float *dout, const float *in, const float *gamma,
+                                       const float *save_mean, const float *save_invstd,
+                                       int batch, int channels, int spatial, int c)
+{
+    double count = (double)batch * spatial, sum_dy = 0.0, sum_dy_xhat = 0.0;
+    double mean = save_mean[c], invstd = save_invstd[c];
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            size_t i = nchw_index(n, c, p, channels, spatial);
+            sum_dy += dout[i];
+            sum_dy_xhat += dout[i] * ((in[i] - mean) * invstd);
+        }
+    double scale = (double)gamma[c] * invstd / count;
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            size_t i = nchw_index(n, c, p, channels, spatial);
+            double xhat = (in[i] - mean) * invstd;
+            din[i] = (float)(scale * (count * dout[i] - sum_dy - xhat * sum_dy_xhat));
+        }
+    dgamma[c] = (float)sum_dy_xhat;
+    dbeta[c] = (float)sum_dy;
+}
+
+/* One plane of average pooling with kernel = stride = k. */
+static inline void avgpool_plane(float *out /* [H/k,W/k] */, const float *in /* [H,W] */,
+                                 int h, int w, int k)
+{
+    int oh = h / k, ow = w / k;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            float sum = 0.0f;
+            for (int dy = 0; dy < k; dy++)
+                for (int dx = 0; dx < k; dx++)
+                    sum += in[(size_t)(y * k + dy) * w + x * k + dx];
+            out[(size_t)y * ow + x] = sum / (float)(k * k);
+        }
+}
+
+/* Each input pixel of a pooling window gets 1/k² of the window's gradient;
+ * pixels outside every window (when k does not divide the side) get 0. */
+static inline void avgpool_backward_plane(float *din /* [H,W] */, const float *dout, int h,
+                                          int w, int k)
+{
+    int oh = h / k, ow = w / k;
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        din[i] = 0.0f;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            float share = dout[(size_t)y * ow + x] / (float)(k * k);
+            for (int dy = 0; dy < k; dy++)
+                for (int dx = 0; dx < k; dx++)
+                    din[(size_t)(y * k + dy) * w + x * k + dx] = share;
+        }
+}
+
+/* One plane of the input normaliser: clamp to [0,1], then (v − mean)/std. */
+static inline void normalize_plane(float *out, const float *in, float mean, float std,
+                                   int spatial)
+{
+    for (int p = 0; p < spatial; p++) {
+        float v = in[p] < 0.0f ? 0.0f : (in[p] > 1.0f ? 1.0f : in[p]);
+        out[p] = (v - mean) / std;
+    }
+}
+
+/* clamp passes the gradient where 0 ≤ x ≤ 1 (PyTorch includes the ends). */
+static inline void normalize_backward_plane(float *din, const float *dout, const float *in,
+                                            float std, int spatial)
+{
+    for (int p = 0; p < spatial; p++)
+        din[p] = (in[p] >= 0.0f && in[p] <= 1.0f) ? dout[p] / std : 0.0f;
+}
+
+/* Softmax of one row (max-subtracted, in double) into probs; returns the
+ * row's cross-entropy logsumexp(z) − z[label]. */
+static inline double cross_entropy_row(float *probs, const float *logits, int label,
+                                       int classes)
+{
+    float max = logits[0];
+    for (int k = 1; k < classes; k++)
+        max = logits[k] > max ? logits[k] : max;
+    double sum = 0.0;
+    for (int k = 0; k < classes; k++)
+        sum += exp((double)logits[k] - max);
+    double log_sum = log(sum) + max;
+    for (int k = 0; k < classes; k++)
+        probs[k] = (float)exp((double)logits[k] - log_sum);
+    return log_sum - logits[label];
+}
+
+/* Mean cross-entropy over the batch, rows summed in order. */
+static inline void cross_entropy_forward_rows(float *loss, float *probs, const float *logits,
+                                              const int32_t *labels, int batch, int classes)
+{
+    double total = 0.0;
+    for (int n = 0; n < batch; n++)
+        total += cross_entropy_row(probs + (size_t)n * classes, logits + (size_t)n * classes,
+                                   labels[n], classes);
+    loss[0] = (float)(total / batch);
+}
+
+static inline void cross_entropy_backward_rows(float *dlogits, const float *probs,
+                                               const int32_t *labels, int batch, int classes)
+{
+    for (int n = 0; n < batch; n++)
+        for (int k = 0; k < classes; k++) {
+            size_t i = (size_t)n * classes + k;
+            dlogits[i] = (probs[i] - (k == labels[n] ? 1.0f : 0.0f)) / (float)batch;
+        }
+}
+
+/* PyTorch SGD on elements [begin, end). */
+static inline void sgd_range(float *param, float *momentum_buf, const float *grad, size_t begin,
+                             size_t end, float lr, float momentum, float weight_decay,
+                             int first_step)
+{
+    for (size_t i = begin; i < end; i++) {
+        float g = grad[i] + weight_decay * param[i];
+        float buf = first_step ? g : momentum * momentum_buf[i] + g;
+        momentum_buf[i] = buf;
+        param[i] = param[i] - lr * buf;
+    }
+}
+
+#endif

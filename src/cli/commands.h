@@ -1,0 +1,7 @@
+/* commands.h — the subcommands of the freqbias binary (one cmd_<name>.c each). */
+#ifndef FREQBIAS_CLI_COMMANDS_H
+#define FREQBIAS_CLI_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+
+#endif

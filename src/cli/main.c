@@ -1,0 +1,53 @@
+/* main.c — `freqbias <subcommand> [--options]`: the subcommand table.
+ *
+ * Start-up first makes sure OpenBLAS runs the best kernel this CPU allows
+ * (fb_runtime_init may re-exec the program once, see freqbias/runtime.h),
+ * then dispatches. Exit codes: 0 ok, 1 usage, 2 input/output, 3 numerical.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "freqbias/runtime.h"
+#include "freqbias/version.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "freqbias %s — frequency bias in image classification, in C\n\n", FB_VERSION);
+    fprintf(out, "usage: freqbias <command> [--help] [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    fb_runtime_init(argc, argv);
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("freqbias %s\n", FB_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "freqbias: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 1;
+}
