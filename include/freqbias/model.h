@@ -93,4 +93,17 @@ void fb_model_sgd_step(fb_model *model, float lr, float momentum, float weight_d
 long fb_model_sgd_steps(const fb_model *model);
 void fb_model_reset_optimizer(fb_model *model);
 
+/* Profiling (benchmarks): time spent in each conv unit (conv + BN + ReLU),
+ * accumulated over the forward/backward calls made while enabled.
+ * Enabling resets the counters. */
+typedef struct fb_layer_profile {
+    char name[FB_NAME_MAX];   /* the conv's state_dict prefix, e.g. "layer2.0.conv1" */
+    double forward_ms, backward_ms;
+    double forward_flops;     /* conv multiply-adds × 2 for one forward of `batch` */
+} fb_layer_profile;
+
+void fb_model_set_profiling(fb_model *model, int enabled);
+int fb_model_layer_count(const fb_model *model);
+fb_layer_profile fb_model_layer_profile(const fb_model *model, int index, int batch);
+
 #endif

@@ -8,6 +8,7 @@
  * gradient arena. BatchNorm running statistics live in "buffers".
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,8 @@ void conv_unit_build(fb_model *m, conv_unit *unit, const char *conv_name, const 
         unit->gamma->init_value = 1.0f;
         unit->running_var->init_value = 1.0f;
     }
+    if (m->unit_count < (int)(sizeof m->units / sizeof *m->units))
+        m->units[m->unit_count++] = unit;
     size_t workspace = m->backend->conv2d_workspace(&unit->geom);
     if (workspace > m->workspace_needed)
         m->workspace_needed = workspace;
@@ -128,6 +131,7 @@ void conv_unit_forward(fb_model *m, conv_unit *unit, const float *in, int n, int
     const fb_backend *be = m->backend;
     fb_conv_geom g = geom_for_batch(unit, n);
     int spatial = g.out_h * g.out_w;
+    double start = m->profiling ? omp_get_wtime() : 0.0;
     unit->in = in;
     be->conv2d_forward(unit->conv_out, in, unit->weight->value, unit->bias ? unit->bias->value : NULL,
                        &g, m->workspace.base, m->workspace.capacity);
@@ -146,6 +150,8 @@ void conv_unit_forward(fb_model *m, conv_unit *unit, const float *in, int n, int
     }
     if (relu)
         be->relu_forward(unit->out, unit->out, conv_unit_out_floats(unit, n));
+    if (m->profiling)
+        unit->forward_seconds += omp_get_wtime() - start;
 }
 
 void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, float *scratch,
@@ -154,6 +160,7 @@ void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, f
     const fb_backend *be = m->backend;
     fb_conv_geom g = geom_for_batch(unit, n);
     int spatial = g.out_h * g.out_w;
+    double start = m->profiling ? omp_get_wtime() : 0.0;
     if (relu) /* undoes: relu_forward(out, out) */
         be->relu_backward(dout, dout, unit->out, conv_unit_out_floats(unit, n));
     const float *dconv = dout;
@@ -169,11 +176,14 @@ void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, f
     if (din)
         be->conv2d_backward_data(din, dconv, unit->weight->value, &g, m->workspace.base,
                                  m->workspace.capacity);
+    if (m->profiling)
+        unit->backward_seconds += omp_get_wtime() - start;
 }
 
 static void build(fb_model *m)
 {
     fb_registry_clear(&m->registry);
+    m->unit_count = 0;
     if (m->config.arch == FB_ARCH_TOYKERNEL)
         toykernel_build(m);
     else
@@ -356,4 +366,28 @@ void fb_model_reset_optimizer(fb_model *m)
 {
     m->sgd_steps = 0;
     memset(m->momentum.base, 0, m->momentum.capacity);
+}
+
+void fb_model_set_profiling(fb_model *m, int enabled)
+{
+    m->profiling = enabled;
+    for (int i = 0; i < m->unit_count; i++)
+        m->units[i]->forward_seconds = m->units[i]->backward_seconds = 0.0;
+}
+
+int fb_model_layer_count(const fb_model *m) { return m->unit_count; }
+
+fb_layer_profile fb_model_layer_profile(const fb_model *m, int index, int batch)
+{
+    const conv_unit *u = m->units[index];
+    fb_layer_profile p;
+    snprintf(p.name, sizeof p.name, "%s", u->weight->name);
+    char *suffix = strstr(p.name, ".weight");
+    if (suffix)
+        *suffix = '\0';
+    p.forward_ms = u->forward_seconds * 1e3;
+    p.backward_ms = u->backward_seconds * 1e3;
+    p.forward_flops = 2.0 * batch * u->geom.out_channels * u->geom.out_h * u->geom.out_w *
+                      (double)u->geom.in_channels * u->geom.kernel * u->geom.kernel;
+    return p;
 }

@@ -24,6 +24,7 @@ typedef struct conv_unit {
     float *out;                   /* [N, OC, OH, OW] after BN (+ ReLU in place); = conv_out without BN */
     float *save_mean, *save_invstd; /* [OC] batch statistics for backward      */
     const float *in;              /* [N, IC, H, W] the input of the last forward */
+    double forward_seconds, backward_seconds; /* accumulated while profiling   */
 } conv_unit;
 
 /* A residual block: convs[0..count) in series, plus a shortcut (a 1×1 conv +
@@ -60,6 +61,9 @@ struct fb_model {
 
     /* CDES toy model */
     conv_unit toy[2];
+
+    conv_unit *units[128];        /* every conv unit in build order (profiling) */
+    int unit_count, profiling;
 
     float *grad_buffers[FB_GRAD_BUFFERS]; /* each [largest activation]          */
     float *input_grad;            /* [N, C, S, S]                               */

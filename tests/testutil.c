@@ -1,0 +1,192 @@
+/* testutil.c — the shared test helpers declared in testutil.h.
+ *
+ * Comparisons. A tolerance is relative to the largest |value| of the
+ * reference tensor ("max_rel = max_abs / max|want|"), so an entry that
+ * happens to be near zero does not make a test flaky, while an error that is
+ * large for the tensor as a whole is caught wherever it sits. A NaN or an
+ * infinity that the reference does not have counts as an infinite error, so a
+ * backward op that forgot to write an output (the tests pre-fill outputs with
+ * NaN) fails loudly. Every comparison prints one line, passing or not.
+ *
+ * Test data comes from the project's own counter RNG (stream FB_STREAM_DATA),
+ * so the same seed gives the same tensors on every machine and thread count.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "freqbias/rng.h"
+
+/* Below this, max|want| is treated as zero (an all-zero reference). */
+#define TINY_SCALE 1e-30
+
+/* A tensor of floats or doubles, read as double. */
+typedef struct tensor_view {
+    const void *data;
+    int is_double;
+} tensor_view;
+
+static double value_at(tensor_view view, size_t i)
+{
+    return view.is_double ? ((const double *)view.data)[i] : (double)((const float *)view.data)[i];
+}
+
+/* |got − want|, infinite when exactly one side is not finite or they are
+ * different non-finite values (NaN never matches). */
+static double difference(double got, double want)
+{
+    if (isfinite(got) && isfinite(want))
+        return fabs(got - want);
+    return got == want ? 0.0 : INFINITY;
+}
+
+static compare_result compare_views(const char *label, tensor_view got, tensor_view want,
+                                    size_t count, double rel_tol)
+{
+    compare_result result = {0.0, 0.0, 0, 1};
+    double scale = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double w = value_at(want, i);
+        if (isfinite(w) && fabs(w) > scale)
+            scale = fabs(w);
+    }
+    for (size_t i = 0; i < count; i++) {
+        double diff = difference(value_at(got, i), value_at(want, i));
+        if (diff > result.max_abs) {
+            result.max_abs = diff;
+            result.worst = i;
+        }
+    }
+    result.max_rel = result.max_abs / (scale > TINY_SCALE ? scale : TINY_SCALE);
+    result.ok = result.max_rel <= rel_tol;
+    printf("[%s] n=%zu max_abs=%.2e max_rel=%.2e (vs max|ref|=%.2e) worst=[%zu] %s", label, count,
+           result.max_abs, result.max_rel, scale, result.worst, result.ok ? "ok" : "FAIL");
+    if (!result.ok && count > 0)
+        printf(" (tol %.1e): got %.9g want %.9g", rel_tol, value_at(got, result.worst),
+               value_at(want, result.worst));
+    printf("\n");
+    return result;
+}
+
+compare_result compare_f32(const char *label, const float *got, const float *want, size_t count,
+                           double rel_tol)
+{
+    tensor_view g = {got, 0}, w = {want, 0};
+    return compare_views(label, g, w, count, rel_tol);
+}
+
+compare_result compare_f32_f64(const char *label, const float *got, const double *want,
+                               size_t count, double rel_tol)
+{
+    tensor_view g = {got, 0}, w = {want, 1};
+    return compare_views(label, g, w, count, rel_tol);
+}
+
+compare_result compare_f64(const char *label, const double *got, const double *want,
+                           size_t count, double rel_tol)
+{
+    tensor_view g = {got, 1}, w = {want, 1};
+    return compare_views(label, g, w, count, rel_tol);
+}
+
+/* Compares 4-byte words (the size of a float), then any trailing bytes. */
+int compare_bits(const char *label, const void *a, const void *b, size_t bytes)
+{
+    const unsigned char *left = a, *right = b;
+    size_t words = (bytes + 3) / 4, differing = 0, first = 0;
+    for (size_t word = 0; word < words; word++) {
+        size_t begin = word * 4, length = bytes - begin < 4 ? bytes - begin : 4;
+        if (memcmp(left + begin, right + begin, length) != 0) {
+            if (differing == 0)
+                first = word;
+            differing++;
+        }
+    }
+    if (differing == 0)
+        printf("[%s] %zu bytes bit-identical\n", label, bytes);
+    else
+        printf("[%s] %zu bytes: %zu of %zu words differ, first at word [%zu] FAIL\n", label, bytes,
+               differing, words, first);
+    return differing == 0;
+}
+
+void fill_uniform(float *data, size_t count, uint64_t seed, float lo, float hi)
+{
+    for (size_t i = 0; i < count; i++) {
+        float u = fb_rng_uniform(seed, FB_STREAM_DATA, 0, i);
+        float value = (float)(lo + ((double)hi - lo) * u);
+        data[i] = value < hi ? value : nextafterf(hi, lo); /* rounding must not reach hi */
+    }
+}
+
+/* 53 random bits from two Philox words, so the doubles are not just floats. */
+void fill_uniform_f64(double *data, size_t count, uint64_t seed, double lo, double hi)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint32_t words[4];
+        fb_rng_words(seed, FB_STREAM_DATA, 0, i, words);
+        uint64_t bits = ((uint64_t)(words[0] >> 5) << 26) | (words[1] >> 6);
+        double u = (double)bits * (1.0 / 9007199254740992.0); /* 2^-53 */
+        double value = lo + (hi - lo) * u;
+        data[i] = value < hi ? value : nextafter(hi, lo);
+    }
+}
+
+const char *ref_data_dir(void)
+{
+    const char *path = getenv("FREQBIAS_REF_DATA");
+    return path && *path ? path : "ref_data";
+}
+
+/* Returns a malloc'd path (free it after remove_tree), or NULL with a
+ * message on stderr. */
+char *make_temp_dir(void)
+{
+    char template[] = "/tmp/freqbias-test-XXXXXX";
+    if (!mkdtemp(template)) {
+        fprintf(stderr, "make_temp_dir: mkdtemp failed: %s\n", strerror(errno));
+        return NULL;
+    }
+    char *path = malloc(sizeof template);
+    if (path)
+        memcpy(path, template, sizeof template);
+    return path;
+}
+
+/* Depth-first removal; symbolic links are removed, never followed. */
+void remove_tree(const char *path)
+{
+    struct stat info;
+    if (!path || lstat(path, &info) != 0)
+        return;
+    if (!S_ISDIR(info.st_mode)) {
+        if (unlink(path) != 0)
+            fprintf(stderr, "remove_tree: cannot remove %s: %s\n", path, strerror(errno));
+        return;
+    }
+    DIR *dir = opendir(path);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            size_t length = strlen(path) + strlen(entry->d_name) + 2;
+            char *child = malloc(length);
+            if (!child)
+                break;
+            snprintf(child, length, "%s/%s", path, entry->d_name);
+            remove_tree(child);
+            free(child);
+        }
+        closedir(dir);
+    }
+    if (rmdir(path) != 0)
+        fprintf(stderr, "remove_tree: cannot remove %s: %s\n", path, strerror(errno));
+}

@@ -1,0 +1,46 @@
+/* testutil.h — helpers every test shares: comparing arrays with a printed
+ * report (max abs/rel error and the worst index), deterministic test data
+ * from the counter RNG, temp folders, and the path of ref_data/.
+ *
+ * Every comparison prints one line, so a passing run still shows what was
+ * compared and how close it was:
+ *   [conv fwd cpu s2p1] n=4096 max_abs=1.2e-06 max_rel=3.1e-07 (vs max|ref|) worst=[123] ok
+ */
+#ifndef FREQBIAS_TESTUTIL_H
+#define FREQBIAS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tolerances.h"
+
+typedef struct compare_result {
+    double max_abs;      /* max |got − want|                                 */
+    double max_rel;      /* max_abs / max(max |want|, tiny)                   */
+    size_t worst;        /* index of max_abs                                  */
+    int ok;
+} compare_result;
+
+/* Compares got[count] (float) with want[count] (float or double) and prints
+ * a report line. rel_tol is relative to the largest |want| of the tensor
+ * (the issue's "relative to the tensor's max"). Returns ok. */
+compare_result compare_f32(const char *label, const float *got, const float *want, size_t count,
+                           double rel_tol);
+compare_result compare_f32_f64(const char *label, const float *got, const double *want,
+                               size_t count, double rel_tol);
+compare_result compare_f64(const char *label, const double *got, const double *want,
+                           size_t count, double rel_tol);
+/* Bit identity: prints the number of differing words and the first one. */
+int compare_bits(const char *label, const void *a, const void *b, size_t bytes);
+
+/* Uniform values in [lo, hi) from (seed, index): same data on every run. */
+void fill_uniform(float *data, size_t count, uint64_t seed, float lo, float hi);
+void fill_uniform_f64(double *data, size_t count, uint64_t seed, double lo, double hi);
+
+/* The ref_data folder (FREQBIAS_REF_DATA or "ref_data" from the repo root). */
+const char *ref_data_dir(void);
+/* A fresh folder under /tmp; removed by remove_tree. */
+char *make_temp_dir(void);
+void remove_tree(const char *path);
+
+#endif

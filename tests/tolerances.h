@@ -1,0 +1,38 @@
+/* tolerances.h — every tolerance the tests use, with the reason for each.
+ * All relative tolerances are relative to the largest |value| of the
+ * reference tensor, so near-zero entries do not make a test flaky.
+ */
+#ifndef FREQBIAS_TOLERANCES_H
+#define FREQBIAS_TOLERANCES_H
+
+/* float32 op vs the double-precision oracle: a float sum of K terms has a
+ * relative error up to ~K·2^-24; K ≤ 5000 here, typical error ~sqrt(K)·6e-8. */
+#define TOL_OP_VS_ORACLE 2e-5
+
+/* Oracle backward vs central finite differences in double (h = 1e-6):
+ * truncation O(h²) and cancellation 1e-16/h, both far below this. */
+#define TOL_FINITE_DIFF 1e-6
+
+/* cpu (OpenBLAS, other summation order) vs cpu-ref on the same op. */
+#define TOL_CPU_VS_REF 2e-5
+
+/* PyTorch parity, forward: logits and loss (the start value). */
+#define TOL_PARITY_LOGITS 1e-4
+
+/* PyTorch parity, gradients and input gradient: relative to the tensor's
+ * max; BatchNorm's backward subtracts nearly equal sums, which amplifies
+ * float rounding in small-width layers. */
+#define TOL_PARITY_GRAD 1e-3
+
+/* BatchNorm running statistics after one training forward. */
+#define TOL_PARITY_RUNNING_STATS 1e-4
+
+/* Parameters after 3 SGD steps (lr 0.1): gradient differences of 1e-3 scaled
+ * by lr, relative to the parameters' max. */
+#define TOL_PARITY_SGD 1e-4
+
+/* Whole-model directional finite difference in float32 (h = 1e-2 along a unit
+ * direction; loss rounding ~1e-7 / h and ReLU kinks bound what is achievable). */
+#define TOL_MODEL_FINITE_DIFF 2e-2
+
+#endif
