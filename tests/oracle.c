@@ -169,7 +169,8 @@ void oracle_batchnorm_forward_train(double *out, double *save_mean, double *save
         save_invstd[c] = invstd;
         double unbiased = count > 1 ? var * count / (count - 1) : var;
         running_mean[c] = (1.0 - ORACLE_BN_MOMENTUM) * running_mean[c] + ORACLE_BN_MOMENTUM * mean;
-        running_var[c] = (1.0 - ORACLE_BN_MOMENTUM) * running_var[c] + ORACLE_BN_MOMENTUM * unbiased;
+        running_var[c] =
+            (1.0 - ORACLE_BN_MOMENTUM) * running_var[c] + ORACLE_BN_MOMENTUM * unbiased;
     }
 }
 

@@ -24,6 +24,17 @@
  * float rounding in small-width layers. */
 #define TOL_PARITY_GRAD 1e-3
 
+/* ResNet-50 at width 4 is ill-conditioned in float32: its forward error
+ * reaches ~3e-6 at layer4, while 1e6 ReLU inputs leave no init seed with
+ * every input farther than 4.6e-6 from the kink (300 seeds searched), so a
+ * float32 implementation flips a few ReLUs and some gradients move by a few
+ * percent (measured: cpu-ref 4.4e-2 worst, one flip at layer4.0's output;
+ * PyTorch's own float32 run misses float64 by 7.6% on a typical seed). A
+ * broken op gives errors of order 1, so this still catches real bugs; the
+ * tight 1e-3 check of the same code paths is ResNet-18 width 8. */
+#define TOL_PARITY_GRAD_DEEP 1e-1
+#define TOL_PARITY_LOGITS_DEEP 1e-3
+
 /* BatchNorm running statistics after one training forward. */
 #define TOL_PARITY_RUNNING_STATS 1e-4
 

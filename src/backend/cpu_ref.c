@@ -2,10 +2,14 @@
  *
  * This is the oracle the fast backends are checked against and the code to
  * read when learning what an op computes. Each output element is summed in
- * one fixed order (the loop order written below), single-threaded, in float,
- * so results are bit-identical across runs, thread counts and x86-64
- * machines built with the same compiler flags (PROFILE=ref disables FMA
- * contraction). Statistics (BatchNorm sums, loss) accumulate in double.
+ * one fixed order (the loop order written below), single-threaded, with a
+ * double accumulator rounded once to float at the end, so results are
+ * bit-identical across runs, thread counts and x86-64 machines built with
+ * the same compiler flags (PROFILE=ref disables FMA contraction), and as
+ * close to the exact answer as a float output can be: in a ReLU network a
+ * pre-activation within float rounding of 0 flips that element's gradient,
+ * so the oracle keeps its own rounding as small as possible.
+ * Statistics (BatchNorm sums, loss) accumulate in double too.
  *
  * PyTorch equivalents: F.conv2d, F.batch_norm, F.relu, torch.add,
  * F.avg_pool2d, F.linear, clamp + normalise, F.cross_entropy, optim.SGD.
@@ -40,7 +44,7 @@ static void ref_conv2d_forward(float *out, const float *in, const float *weight,
         for (int o = 0; o < g->out_channels; o++)
             for (int y = 0; y < g->out_h; y++)
                 for (int x = 0; x < g->out_w; x++) {
-                    float sum = 0.0f;
+                    double sum = 0.0;
                     for (int c = 0; c < g->in_channels; c++)
                         for (int ky = 0; ky < K; ky++) {
                             int iy = y * g->stride - g->pad + ky;
@@ -50,7 +54,7 @@ static void ref_conv2d_forward(float *out, const float *in, const float *weight,
                                 int ix = x * g->stride - g->pad + kx;
                                 if (ix < 0 || ix >= g->in_w)
                                     continue;
-                                sum += in[((size_t)(n * g->in_channels + c) * g->in_h + iy) * g->in_w + ix] *
+                                sum += (double)in[((size_t)(n * g->in_channels + c) * g->in_h + iy) * g->in_w + ix] *
                                        weight[((size_t)(o * g->in_channels + c) * K + ky) * K + kx];
                             }
                         }
@@ -71,7 +75,7 @@ static void ref_conv2d_backward_data(float *din, const float *dout, const float 
         for (int c = 0; c < g->in_channels; c++)
             for (int iy = 0; iy < g->in_h; iy++)
                 for (int ix = 0; ix < g->in_w; ix++) {
-                    float sum = 0.0f;
+                    double sum = 0.0;
                     for (int o = 0; o < g->out_channels; o++)
                         for (int ky = 0; ky < K; ky++) {
                             int ty = iy + g->pad - ky;
@@ -87,7 +91,7 @@ static void ref_conv2d_backward_data(float *din, const float *dout, const float 
                                 int x = tx / g->stride;
                                 if (x >= g->out_w)
                                     continue;
-                                sum += dout[((size_t)(n * g->out_channels + o) * g->out_h + y) * g->out_w + x] *
+                                sum += (double)dout[((size_t)(n * g->out_channels + o) * g->out_h + y) * g->out_w + x] *
                                        weight[((size_t)(o * g->in_channels + c) * K + ky) * K + kx];
                             }
                         }
@@ -107,7 +111,7 @@ static void ref_conv2d_backward_filter(float *dweight, float *dbias, const float
         for (int c = 0; c < g->in_channels; c++)
             for (int ky = 0; ky < K; ky++)
                 for (int kx = 0; kx < K; kx++) {
-                    float sum = 0.0f;
+                    double sum = 0.0;
                     for (int n = 0; n < g->batch; n++)
                         for (int y = 0; y < g->out_h; y++) {
                             int iy = y * g->stride - g->pad + ky;
@@ -117,7 +121,7 @@ static void ref_conv2d_backward_filter(float *dweight, float *dbias, const float
                                 int ix = x * g->stride - g->pad + kx;
                                 if (ix < 0 || ix >= g->in_w)
                                     continue;
-                                sum += dout[((size_t)(n * g->out_channels + o) * g->out_h + y) * g->out_w + x] *
+                                sum += (double)dout[((size_t)(n * g->out_channels + o) * g->out_h + y) * g->out_w + x] *
                                        in[((size_t)(n * g->in_channels + c) * g->in_h + iy) * g->in_w + ix];
                             }
                         }
@@ -125,10 +129,10 @@ static void ref_conv2d_backward_filter(float *dweight, float *dbias, const float
                 }
     if (dbias)
         for (int o = 0; o < g->out_channels; o++) {
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int n = 0; n < g->batch; n++)
                 for (int p = 0; p < g->out_h * g->out_w; p++)
-                    sum += dout[(size_t)(n * g->out_channels + o) * g->out_h * g->out_w + p];
+                    sum += (double)dout[(size_t)(n * g->out_channels + o) * g->out_h * g->out_w + p];
             dbias[o] = sum;
         }
 }
@@ -201,9 +205,9 @@ static void ref_linear_forward(float *out, const float *in, const float *weight,
 {
     for (int n = 0; n < batch; n++)
         for (int o = 0; o < out_f; o++) {
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int i = 0; i < in_f; i++)
-                sum += in[(size_t)n * in_f + i] * weight[(size_t)o * in_f + i];
+                sum += (double)in[(size_t)n * in_f + i] * weight[(size_t)o * in_f + i];
             out[(size_t)n * out_f + o] = sum + (bias ? bias[o] : 0.0f);
         }
 }
@@ -215,22 +219,22 @@ static void ref_linear_backward(float *din, float *dweight, float *dbias, const 
     if (din)
         for (int n = 0; n < batch; n++)
             for (int i = 0; i < in_f; i++) {
-                float sum = 0.0f;
+                double sum = 0.0;
                 for (int o = 0; o < out_f; o++)
-                    sum += dout[(size_t)n * out_f + o] * weight[(size_t)o * in_f + i];
+                    sum += (double)dout[(size_t)n * out_f + o] * weight[(size_t)o * in_f + i];
                 din[(size_t)n * in_f + i] = sum;
             }
     for (int o = 0; o < out_f; o++) {
         for (int i = 0; i < in_f; i++) {
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int n = 0; n < batch; n++)
-                sum += dout[(size_t)n * out_f + o] * in[(size_t)n * in_f + i];
+                sum += (double)dout[(size_t)n * out_f + o] * in[(size_t)n * in_f + i];
             dweight[(size_t)o * in_f + i] = sum;
         }
         if (dbias) {
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int n = 0; n < batch; n++)
-                sum += dout[(size_t)n * out_f + o];
+                sum += (double)dout[(size_t)n * out_f + o];
             dbias[o] = sum;
         }
     }

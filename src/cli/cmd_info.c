@@ -40,7 +40,7 @@ int cmd_info(int argc, char **argv)
     printf("backends      %s\n", fb_backend_list());
     printf("blas          %s\n", openblas_get_config());
     printf("blas kernel   %s\n", fb_runtime_note());
-    printf("threads       %d (OpenMP and OpenBLAS)\n", fb_get_threads());
+    printf("threads       %d OpenMP (OpenBLAS runs one thread per GEMM)\n", fb_get_threads());
     printf("fftw          %s\n", fftwf_version);
     printf("cpu           %s (%s)\n", f.brand, f.vendor);
     printf("cpu features  sse4.2=%d avx=%d avx2=%d fma=%d avx512f=%d avx512bw=%d avx512vl=%d "

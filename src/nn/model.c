@@ -52,9 +52,11 @@ fb_status fb_arch_parse(const char *name, fb_arch *arch)
 }
 
 fb_tensor *model_add_tensor(fb_model *m, const char *name, fb_tensor_role role, int ndim,
-                             const int *shape)
+                            const int *shape, int init_fan_in, float init_value)
 {
     fb_tensor *t = fb_registry_add(&m->registry, name, role, ndim, shape);
+    t->init_fan_in = init_fan_in;
+    t->init_value = init_value;
     if (role == FB_ROLE_PARAM) {
         t->value = fb_arena_floats(&m->params, t->numel);
         t->grad = fb_arena_floats(&m->grads, t->numel);
@@ -82,35 +84,29 @@ void conv_unit_build(fb_model *m, conv_unit *unit, const char *conv_name, const 
                                    kernel, stride, pad);
     int wshape[4] = {out_channels, in_channels, kernel, kernel}, cshape[1] = {out_channels};
     snprintf(name, sizeof name, "%s.weight", conv_name);
-    unit->weight = model_add_tensor(m, name, FB_ROLE_PARAM, 4, wshape);
+    int fan_in = in_channels * kernel * kernel;
+    unit->weight = model_add_tensor(m, name, FB_ROLE_PARAM, 4, wshape, fan_in, 0.0f);
     if (with_bias) {
         snprintf(name, sizeof name, "%s.bias", conv_name);
-        unit->bias = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape);
+        unit->bias = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape, fan_in, 0.0f);
     }
     size_t out_floats = conv_unit_out_floats(unit, m->config.max_batch);
     unit->conv_out = fb_arena_floats(&m->activations, out_floats);
     unit->out = unit->conv_out;
     if (bn_name) {
         snprintf(name, sizeof name, "%s.weight", bn_name);
-        unit->gamma = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape);
+        unit->gamma = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape, 0, 1.0f);
         snprintf(name, sizeof name, "%s.bias", bn_name);
-        unit->beta = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape);
+        unit->beta = model_add_tensor(m, name, FB_ROLE_PARAM, 1, cshape, 0, 0.0f);
         snprintf(name, sizeof name, "%s.running_mean", bn_name);
-        unit->running_mean = model_add_tensor(m, name, FB_ROLE_BUFFER, 1, cshape);
+        unit->running_mean = model_add_tensor(m, name, FB_ROLE_BUFFER, 1, cshape, 0, 0.0f);
         snprintf(name, sizeof name, "%s.running_var", bn_name);
-        unit->running_var = model_add_tensor(m, name, FB_ROLE_BUFFER, 1, cshape);
+        unit->running_var = model_add_tensor(m, name, FB_ROLE_BUFFER, 1, cshape, 0, 1.0f);
         snprintf(name, sizeof name, "%s.num_batches_tracked", bn_name);
-        unit->batches_tracked = model_add_tensor(m, name, FB_ROLE_COUNTER, 0, cshape);
+        unit->batches_tracked = model_add_tensor(m, name, FB_ROLE_COUNTER, 0, cshape, 0, 0.0f);
         unit->out = fb_arena_floats(&m->activations, out_floats);
         unit->save_mean = fb_arena_floats(&m->activations, (size_t)out_channels);
         unit->save_invstd = fb_arena_floats(&m->activations, (size_t)out_channels);
-    }
-    unit->weight->init_fan_in = in_channels * kernel * kernel;
-    if (unit->bias)
-        unit->bias->init_fan_in = unit->weight->init_fan_in;
-    if (unit->gamma) {
-        unit->gamma->init_value = 1.0f;
-        unit->running_var->init_value = 1.0f;
     }
     if (m->unit_count < (int)(sizeof m->units / sizeof *m->units))
         m->units[m->unit_count++] = unit;
@@ -180,6 +176,9 @@ void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, f
         unit->backward_seconds += omp_get_wtime() - start;
 }
 
+/* Runs the architecture's build function. Tensor pointers it stores are
+ * valid only after the second (real) pass: the dry pass may grow the
+ * registry, the real pass reuses its storage without reallocating. */
 static void build(fb_model *m)
 {
     fb_registry_clear(&m->registry);

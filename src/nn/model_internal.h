@@ -75,7 +75,7 @@ struct fb_model {
 /* Adds a tensor to the registry and takes its storage from the arenas
  * (parameters get value, gradient and momentum at the same offsets). */
 fb_tensor *model_add_tensor(fb_model *m, const char *name, fb_tensor_role role, int ndim,
-                            const int *shape);
+                            const int *shape, int init_fan_in, float init_value);
 
 /* Registers a conv (+ BN) unit named prefix ("layer1.0.conv1" / bn "layer1.0.bn1")
  * and takes its activations. bn_name NULL = no BN; with_bias adds "<conv>.bias". */

@@ -101,9 +101,10 @@ void resnet_build(fb_model *m)
     m->dfeatures = fb_arena_floats(&m->activations, (size_t)N * m->feature_dim);
 
     int wshape[2] = {c->num_classes, m->feature_dim}, bshape[1] = {c->num_classes};
-    m->linear_weight = model_add_tensor(m, "linear.weight", FB_ROLE_PARAM, 2, wshape);
-    m->linear_bias = model_add_tensor(m, "linear.bias", FB_ROLE_PARAM, 1, bshape);
-    m->linear_weight->init_fan_in = m->linear_bias->init_fan_in = m->feature_dim;
+    m->linear_weight = model_add_tensor(m, "linear.weight", FB_ROLE_PARAM, 2, wshape,
+                                        m->feature_dim, 0.0f);
+    m->linear_bias = model_add_tensor(m, "linear.bias", FB_ROLE_PARAM, 1, bshape, m->feature_dim,
+                                      0.0f);
     m->logits = fb_arena_floats(&m->activations, (size_t)N * c->num_classes);
     m->probs = fb_arena_floats(&m->activations, (size_t)N * c->num_classes);
     m->dlogits = fb_arena_floats(&m->activations, (size_t)N * c->num_classes);
