@@ -8,8 +8,9 @@
  *   backward filt. dW[OC, CKK]        = Σ_chunks dout_chunk × colᵀ
  * with P = OH·OW and CKK = C·K·K. Chunks run in parallel on OpenMP threads,
  * each calling a single-threaded sgemm (OpenBLAS runs one thread inside a
- * parallel region); chunk results land in disjoint samples, so forward and
- * backward-data bits do not depend on the thread count.
+ * parallel region, and sgemm_serial makes sure of it elsewhere); chunk
+ * results land in disjoint samples, so forward and backward-data bits do not
+ * depend on the thread count.
  *
  * The filter gradient is a sum over chunks. To keep its bits independent of
  * the thread count it is accumulated in a fixed number of "slots" chosen from
@@ -64,6 +65,24 @@ static conv_plan plan_conv(const fb_conv_geom *g)
     plan.slots = slots;
     plan.slot_floats = filter_floats;
     return plan;
+}
+
+/* Every GEMM runs on one thread. The OpenMP build of OpenBLAS takes its
+ * thread count from omp_get_max_threads() at each call (openblas_set_num_threads
+ * does not stick) and only stays serial inside an *active* parallel region;
+ * a GEMM it splits across threads sums in an order that depends on the
+ * thread count (test_ops measured 1140 of 4096 linear outputs changing
+ * between 1 and 2 threads with the Haswell kernel). So the calling task's
+ * OpenMP count is set to 1 around the call; parallelism comes from our own
+ * loops over independent chunks. */
+static void sgemm_serial(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n, int k,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc)
+{
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    cblas_sgemm(CblasRowMajor, trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    omp_set_num_threads(saved);
 }
 
 static size_t per_thread_floats(const conv_plan *plan)
@@ -140,8 +159,8 @@ static void cpu_conv2d_forward(float *out, const float *in, const float *weight,
         }
         int columns = (int)(samples * P);
         float *target = plan.chunk_samples > 1 ? gathered : out + n0 * out_sample;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->out_channels, columns, ckk,
-                    1.0f, weight, ckk, source, columns, 0.0f, target, columns);
+        sgemm_serial(CblasNoTrans, CblasNoTrans, g->out_channels, columns, ckk, weight, ckk, source,
+                     columns, 0.0f, target, columns);
         if (plan.chunk_samples > 1)
             from_chunk_layout(out + n0 * out_sample, gathered, samples, g->out_channels, P);
         if (bias)
@@ -179,8 +198,8 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
         }
         int columns = (int)(samples * P);
         float *target = plan.direct ? din + n0 * in_sample : col;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, columns, g->out_channels, 1.0f,
-                    weight, ckk, grad, columns, 0.0f, target, columns);
+        sgemm_serial(CblasTrans, CblasNoTrans, ckk, columns, g->out_channels, weight, ckk, grad,
+                     columns, 0.0f, target, columns);
         if (!plan.direct)
             fb_col2im(din + n0 * in_sample, col, g, samples);
     }
@@ -219,8 +238,8 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
                 grad = gathered;
             }
             int columns = (int)(samples * P);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->out_channels, ckk, columns,
-                        1.0f, grad, columns, source, columns, beta, partial, ckk);
+            sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, ckk, columns, grad, columns,
+                         source, columns, beta, partial, ckk);
             beta = 1.0f;
         }
     }
@@ -321,8 +340,8 @@ static void cpu_avgpool_backward(float *din, const float *dout, int batch, int c
 static void cpu_linear_forward(float *out, const float *in, const float *weight, const float *bias,
                                int batch, int in_f, int out_f)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out_f, in_f, 1.0f, in, in_f,
-                weight, in_f, 0.0f, out, out_f);
+    sgemm_serial(CblasNoTrans, CblasTrans, batch, out_f, in_f, in, in_f, weight, in_f, 0.0f, out,
+                 out_f);
     if (bias)
         for (int n = 0; n < batch; n++)
             for (int o = 0; o < out_f; o++)
@@ -335,10 +354,10 @@ static void cpu_linear_backward(float *din, float *dweight, float *dbias, const 
                                 int out_f)
 {
     if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in_f, out_f, 1.0f, dout,
-                    out_f, weight, in_f, 0.0f, din, in_f);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_f, in_f, batch, 1.0f, dout, out_f, in,
-                in_f, 0.0f, dweight, in_f);
+        sgemm_serial(CblasNoTrans, CblasNoTrans, batch, in_f, out_f, dout, out_f, weight, in_f,
+                     0.0f, din, in_f);
+    sgemm_serial(CblasTrans, CblasNoTrans, out_f, in_f, batch, dout, out_f, in, in_f, 0.0f,
+                 dweight, in_f);
     if (dbias)
         for (int o = 0; o < out_f; o++) {
             float sum = 0.0f;

@@ -101,7 +101,7 @@ int fb_blas_core_rank(const char *name)
 void fb_runtime_init(int argc, char **argv)
 {
     (void)argc;
-    openblas_set_num_threads(1); /* see fb_set_threads */
+    fb_set_threads(omp_get_max_threads()); /* OpenMP count unchanged */
     const char *loaded = fb_blas_corename();
     const char *previous = getenv("FREQBIAS_REEXEC_FROM");
     if (previous) {
@@ -139,17 +139,16 @@ void fb_runtime_init(int argc, char **argv)
 
 const char *fb_runtime_note(void) { return runtime_note; }
 
-/* OpenBLAS itself always runs one thread: every GEMM is issued from our own
- * OpenMP loops over independent chunks. A GEMM that OpenBLAS splits across
- * its own threads may sum in a different order for a different thread count
- * (measured with the Haswell kernel: 1140 of 4096 linear outputs changed
- * between 1 and 2 threads), which would break the 1-vs-N bit identity. */
+/* OpenMP's thread count. (OpenBLAS's own threading is not used: the cpu
+ * backend runs every GEMM serially from its own OpenMP loops, see cpu.c.
+ * In OpenMP builds openblas_set_num_threads also sets OpenMP's count, so it
+ * is called first.) */
 void fb_set_threads(int threads)
 {
     if (threads < 1)
         threads = 1;
-    omp_set_num_threads(threads);
     openblas_set_num_threads(1);
+    omp_set_num_threads(threads);
 }
 
 int fb_get_threads(void) { return omp_get_max_threads(); }
