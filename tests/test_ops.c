@@ -1312,13 +1312,31 @@ static int missing_entry_reported(const fb_backend *incomplete, const char *entr
         failures += !missing_entry_reported(&incomplete, #entry);    \
     } while (0)
 
-/* The name plus 23 operations; if this fails, an op was added to the table:
+/* The name plus 24 operations; if this fails, an op was added to the table:
  * list it below and give it an oracle and tests. */
-#define TABLE_ENTRIES 23
+#define TABLE_ENTRIES 24
+
+/* zero clears exactly the bytes it is given, on both backends. */
+static void check_zero(const fb_backend *backend)
+{
+    scratch s = {.backend = backend};
+    float *device = device_nan(&s, 100); /* [100] */
+    backend->zero(device + 10, 50 * sizeof(float));
+    const float *host = host_download(&s, device, 100);
+    int ok = 1;
+    for (int i = 0; i < 100; i++)
+        ok &= (i >= 10 && i < 60) ? host[i] == 0.0f : host[i] != host[i];
+    printf("[%s zero] elements 10..59 cleared, the rest untouched: %s\n", backend->name,
+           ok ? "ok" : "FAIL");
+    scratch_release(&s);
+    assert_true(ok);
+}
 
 static void test_backend_check(void **state)
 {
     (void)state;
+    check_zero(&fb_backend_cpu_ref);
+    check_zero(&fb_backend_cpu);
     assert_int_equal(sizeof(fb_backend),
                      sizeof(const char *) + TABLE_ENTRIES * sizeof(void (*)(void)));
     assert_int_equal(fb_backend_check(&fb_backend_cpu), FB_OK);
@@ -1328,6 +1346,7 @@ static void test_backend_check(void **state)
     EXPECT_MISSING_NAMED(release);
     EXPECT_MISSING_NAMED(to_device);
     EXPECT_MISSING_NAMED(to_host);
+    EXPECT_MISSING_NAMED(zero);
     EXPECT_MISSING_NAMED(conv2d_workspace);
     EXPECT_MISSING_NAMED(conv2d_forward);
     EXPECT_MISSING_NAMED(conv2d_backward_data);

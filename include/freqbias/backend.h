@@ -42,6 +42,7 @@ typedef struct fb_backend {
     void (*release)(void *ptr);
     void (*to_device)(void *dst, const void *host_src, size_t bytes);
     void (*to_host)(void *host_dst, const void *src, size_t bytes);
+    void (*zero)(void *dst, size_t bytes);
 
     /* conv2d: cross-correlation (no kernel flip), zero padding, optional bias.
      * workspace bytes for a geometry (and this backend's thread count). */

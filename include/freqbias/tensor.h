@@ -38,10 +38,10 @@ typedef struct fb_tensor {
     int ndim;                 /* 0 for a scalar                                     */
     int shape[FB_MAX_DIMS];
     size_t numel;
-    float *value;             /* [numel] (NULL for counters)                        */
-    float *grad;              /* [numel] for parameters, else NULL                  */
-    float *momentum;          /* [numel] SGD momentum buffer for parameters         */
-    int64_t *counter;         /* [1] for counters, else NULL                        */
+    float *value;             /* [numel] backend memory (NULL for counters)        */
+    float *grad;              /* [numel] backend memory, parameters only            */
+    float *momentum;          /* [numel] backend memory: SGD momentum buffer        */
+    int64_t *counter;         /* [1] host memory, counters only                     */
     /* PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) when
      * init_fan_in > 0 (conv/linear weight and bias), else the constant init_value. */
     int init_fan_in;
@@ -53,9 +53,15 @@ typedef struct fb_arena {
     uint8_t *base;
     size_t capacity, used;
     int measuring;            /* 1 during the dry pass                       */
+    /* where the block lives: a backend's device allocator, or NULL for host
+     * memory (aligned_alloc); zero clears it after allocation */
+    void *(*alloc)(size_t bytes);
+    void (*release)(void *ptr);
+    void (*zero)(void *dst, size_t bytes);
 } fb_arena;
 
-/* Starts a dry pass: sizes are only summed. */
+/* Starts a dry pass: sizes are only summed. The arena's alloc/release/zero
+ * hooks are kept (set them before, or leave NULL for host memory). */
 void fb_arena_begin_measure(fb_arena *arena, const char *role);
 /* Allocates exactly what was measured (zero-filled) and starts handing out. */
 fb_status fb_arena_allocate(fb_arena *arena);

@@ -49,6 +49,7 @@ fb_status fb_backend_check(const fb_backend *b)
     const struct entry entries[] = {
         {"alloc", (const void *)b->alloc}, {"release", (const void *)b->release},
         {"to_device", (const void *)b->to_device}, {"to_host", (const void *)b->to_host},
+        {"zero", (const void *)b->zero},
         {"conv2d_workspace", (const void *)b->conv2d_workspace},
         {"conv2d_forward", (const void *)b->conv2d_forward},
         {"conv2d_backward_data", (const void *)b->conv2d_backward_data},

@@ -409,6 +409,7 @@ static void *cpu_alloc(size_t bytes)
 }
 static void cpu_release(void *ptr) { free(ptr); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
+static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 
 const fb_backend fb_backend_cpu = {
     .name = "cpu",
@@ -416,6 +417,7 @@ const fb_backend fb_backend_cpu = {
     .release = cpu_release,
     .to_device = cpu_copy,
     .to_host = cpu_copy,
+    .zero = cpu_zero,
     .conv2d_workspace = cpu_conv2d_workspace,
     .conv2d_forward = cpu_conv2d_forward,
     .conv2d_backward_data = cpu_conv2d_backward_data,

@@ -27,6 +27,7 @@ static void *ref_alloc(size_t bytes)
 }
 static void ref_release(void *ptr) { free(ptr); }
 static void ref_copy(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
+static void ref_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 
 static size_t ref_conv2d_workspace(const fb_conv_geom *g)
 {
@@ -272,6 +273,7 @@ const fb_backend fb_backend_cpu_ref = {
     .release = ref_release,
     .to_device = ref_copy,
     .to_host = ref_copy,
+    .zero = ref_zero,
     .conv2d_workspace = ref_conv2d_workspace,
     .conv2d_forward = ref_conv2d_forward,
     .conv2d_backward_data = ref_conv2d_backward_data,

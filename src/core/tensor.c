@@ -19,11 +19,14 @@ void fb_arena_begin_measure(fb_arena *arena, const char *role)
 fb_status fb_arena_allocate(fb_arena *arena)
 {
     size_t capacity = arena->used > 0 ? arena->used : FB_ALIGN;
-    arena->base = aligned_alloc(FB_ALIGN, capacity);
+    arena->base = arena->alloc ? arena->alloc(capacity) : aligned_alloc(FB_ALIGN, capacity);
     if (!arena->base)
         return fb_error(FB_ERR_NOMEM, "cannot allocate %zu bytes for the %s arena", capacity,
                         arena->role);
-    memset(arena->base, 0, capacity);
+    if (arena->zero)
+        arena->zero(arena->base, capacity);
+    else
+        memset(arena->base, 0, capacity);
     arena->capacity = capacity;
     arena->used = 0;
     arena->measuring = 0;
@@ -56,7 +59,10 @@ void fb_arena_rewind(fb_arena *arena) { arena->used = 0; }
 
 void fb_arena_release(fb_arena *arena)
 {
-    free(arena->base);
+    if (arena->base && arena->release)
+        arena->release(arena->base);
+    else
+        free(arena->base);
     arena->base = NULL;
     arena->capacity = arena->used = 0;
     arena->measuring = 0;

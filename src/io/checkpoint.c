@@ -33,13 +33,44 @@ static const char *model_name_of(const char *stored)
     return stored;
 }
 
+/* Host copies of every float tensor, packed in registry order. */
+static float *copy_to_host(fb_model *model, const char *path, fb_status *status)
+{
+    const fb_registry *reg = fb_model_registry(model);
+    size_t total = 0;
+    for (int i = 0; i < reg->count; i++)
+        total += reg->tensors[i].role == FB_ROLE_COUNTER ? 0 : reg->tensors[i].numel;
+    float *host = malloc((total ? total : 1) * sizeof(float)); /* [all float tensors] */
+    if (!host) {
+        *status = fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    size_t offset = 0;
+    for (int i = 0; i < reg->count; i++) {
+        const fb_tensor *t = &reg->tensors[i];
+        if (t->role == FB_ROLE_COUNTER)
+            continue;
+        fb_model_backend(model)->to_host(host + offset, t->value, t->numel * sizeof(float));
+        offset += t->numel;
+    }
+    *status = FB_OK;
+    return host;
+}
+
 fb_status fb_checkpoint_save(fb_model *model, const char *path, const fb_checkpoint_info *info)
 {
     const fb_registry *reg = fb_model_registry(model);
     const fb_model_config *c = fb_model_get_config(model);
+    fb_status status;
+    float *host = copy_to_host(model, path, &status);
+    if (!host)
+        return status;
     fb_st_tensor *tensors = calloc((size_t)reg->count, sizeof *tensors);
-    if (!tensors)
+    if (!tensors) {
+        free(host);
         return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    }
+    size_t offset = 0;
     for (int i = 0; i < reg->count; i++) {
         const fb_tensor *t = &reg->tensors[i];
         tensors[i].name = t->name;
@@ -47,7 +78,10 @@ fb_status fb_checkpoint_save(fb_model *model, const char *path, const fb_checkpo
         for (int d = 0; d < t->ndim; d++)
             tensors[i].shape[d] = t->shape[d];
         tensors[i].dtype = t->role == FB_ROLE_COUNTER ? FB_ST_I64 : FB_ST_F32;
-        tensors[i].data = t->role == FB_ROLE_COUNTER ? (const void *)t->counter : (const void *)t->value;
+        tensors[i].data = t->role == FB_ROLE_COUNTER ? (const void *)t->counter
+                                                     : (const void *)(host + offset);
+        if (t->role != FB_ROLE_COUNTER)
+            offset += t->numel;
     }
     char values[8][80];
     const char *keys[8] = {"arch", "width", "num_classes", "in_channels", "image_size", "epoch",
@@ -64,8 +98,9 @@ fb_status fb_checkpoint_save(fb_model *model, const char *path, const fb_checkpo
     const char *meta_values[8];
     for (int i = 0; i < 8; i++)
         meta_values[i] = values[i];
-    fb_status status = fb_st_write(path, tensors, reg->count, keys, meta_values, 8);
+    status = fb_st_write(path, tensors, reg->count, keys, meta_values, 8);
     free(tensors);
+    free(host);
     return status;
 }
 
@@ -163,7 +198,7 @@ fb_status fb_checkpoint_load(fb_model *model, const char *path, fb_checkpoint_in
         if (t->role == FB_ROLE_COUNTER)
             memcpy(t->counter, source[i]->data, sizeof(int64_t));
         else
-            memcpy(t->value, source[i]->data, t->numel * sizeof(float));
+            fb_model_backend(model)->to_device(t->value, source[i]->data, t->numel * sizeof(float));
     }
     if (info) {
         const char *epoch = fb_st_meta(&file, "epoch"), *seed = fb_st_meta(&file, "seed");

@@ -64,7 +64,7 @@ fb_tensor *model_add_tensor(fb_model *m, const char *name, fb_tensor_role role, 
     } else if (role == FB_ROLE_BUFFER) {
         t->value = fb_arena_floats(&m->buffers, t->numel);
     } else {
-        t->counter = fb_arena_take(&m->buffers, sizeof(int64_t));
+        t->counter = fb_arena_take(&m->counters, sizeof(int64_t));
     }
     return t;
 }
@@ -228,14 +228,26 @@ fb_status fb_model_create(fb_model **out, const fb_model_config *config, const f
         m->config.norm_std[0] = 0.3081f;
     }
     m->backend = backend;
-    fb_arena *arenas[] = {&m->params, &m->grads, &m->momentum, &m->buffers, &m->activations};
-    const char *roles[] = {"parameters", "gradients", "momentum", "buffers", "activations"};
-    for (int i = 0; i < 5; i++)
+    /* device memory of the backend; the int64 BatchNorm counters stay on the host */
+    fb_arena *arenas[] = {&m->params, &m->grads, &m->momentum, &m->buffers, &m->activations,
+                          &m->counters};
+    const char *roles[] = {"parameters", "gradients", "momentum", "buffers", "activations",
+                           "counters"};
+    for (int i = 0; i < 6; i++) {
+        if (arenas[i] != &m->counters) {
+            arenas[i]->alloc = backend->alloc;
+            arenas[i]->release = backend->release;
+            arenas[i]->zero = backend->zero;
+        }
         fb_arena_begin_measure(arenas[i], roles[i]);
+    }
+    m->workspace.alloc = backend->alloc;
+    m->workspace.release = backend->release;
+    m->workspace.zero = backend->zero;
     fb_arena_begin_measure(&m->workspace, "workspace");
     build(m); /* dry pass: sizes only */
     fb_status status = FB_OK;
-    for (int i = 0; i < 5 && status == FB_OK; i++)
+    for (int i = 0; i < 6 && status == FB_OK; i++)
         status = fb_arena_allocate(arenas[i]);
     m->workspace.used = m->workspace_needed;
     if (status == FB_OK)
@@ -246,8 +258,10 @@ fb_status fb_model_create(fb_model **out, const fb_model_config *config, const f
     }
     build(m); /* real pass: pointers */
     if (m->norm_mean) {
-        memcpy(m->norm_mean, m->config.norm_mean, (size_t)m->config.in_channels * sizeof(float));
-        memcpy(m->norm_std, m->config.norm_std, (size_t)m->config.in_channels * sizeof(float));
+        backend->to_device(m->norm_mean, m->config.norm_mean,
+                           (size_t)m->config.in_channels * sizeof(float));
+        backend->to_device(m->norm_std, m->config.norm_std,
+                           (size_t)m->config.in_channels * sizeof(float));
     }
     *out = m;
     return FB_OK;
@@ -258,8 +272,8 @@ void fb_model_free(fb_model *m)
     if (!m)
         return;
     fb_arena *arenas[] = {&m->params, &m->grads, &m->momentum, &m->buffers, &m->activations,
-                          &m->workspace};
-    for (int i = 0; i < 6; i++)
+                          &m->counters, &m->workspace};
+    for (int i = 0; i < 7; i++)
         fb_arena_release(arenas[i]);
     fb_registry_release(&m->registry);
     free(m);
@@ -280,24 +294,37 @@ size_t fb_model_param_count(const fb_model *m)
 
 void fb_model_init(fb_model *m, uint64_t seed)
 {
+    size_t largest = 0;
+    for (int i = 0; i < m->registry.count; i++)
+        if (m->registry.tensors[i].numel > largest)
+            largest = m->registry.tensors[i].numel;
+    float *staging = malloc(largest * sizeof(float)); /* [largest tensor] host copy */
+    if (!staging) {
+        fprintf(stderr, "freqbias: out of memory initialising the model\n");
+        abort();
+    }
     for (int i = 0; i < m->registry.count; i++) {
         fb_tensor *t = &m->registry.tensors[i];
         if (t->role == FB_ROLE_COUNTER) {
             t->counter[0] = 0;
-        } else if (t->init_fan_in > 0) {
+            continue;
+        }
+        if (t->init_fan_in > 0) {
             /* kaiming_uniform(a=√5) = U(−b, b) with b = 1/sqrt(fan_in); the
              * bias uses the same bound. Element j of tensor i draws counter
              * (seed, INIT, i, j), so the result is independent of threads. */
             float bound = (float)(1.0 / sqrt((double)t->init_fan_in));
             for (size_t j = 0; j < t->numel; j++) {
                 float u = fb_rng_uniform(seed, FB_STREAM_INIT, (uint32_t)i, j);
-                t->value[j] = (2.0f * u - 1.0f) * bound;
+                staging[j] = (2.0f * u - 1.0f) * bound;
             }
         } else {
             for (size_t j = 0; j < t->numel; j++)
-                t->value[j] = t->init_value;
+                staging[j] = t->init_value;
         }
+        m->backend->to_device(t->value, staging, t->numel * sizeof(float));
     }
+    free(staging);
     fb_model_reset_optimizer(m);
 }
 
@@ -364,7 +391,7 @@ long fb_model_sgd_steps(const fb_model *m) { return m->sgd_steps; }
 void fb_model_reset_optimizer(fb_model *m)
 {
     m->sgd_steps = 0;
-    memset(m->momentum.base, 0, m->momentum.capacity);
+    m->backend->zero(m->momentum.base, m->momentum.capacity);
 }
 
 void fb_model_set_profiling(fb_model *m, int enabled)

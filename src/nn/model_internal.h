@@ -42,7 +42,8 @@ struct fb_model {
     fb_model_config config;
     const fb_backend *backend;
     fb_registry registry;
-    fb_arena params, grads, momentum, buffers, activations, workspace;
+    fb_arena params, grads, momentum, buffers, activations, workspace; /* backend memory */
+    fb_arena counters;            /* host: int64 num_batches_tracked        */
     size_t workspace_needed;      /* largest conv workspace, from the dry pass  */
 
     /* ResNet */
