@@ -73,6 +73,9 @@ $(BUILD)/flags.txt: FORCE
 	@echo '$(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)' > $@
 FORCE:
 
+# keep object files of tests, tools and benchmarks (make would delete them as intermediates)
+.SECONDARY:
+
 $(BUILD)/obj/%.o: %.c $(BUILD)/flags.txt
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
