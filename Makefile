@@ -35,7 +35,7 @@ ifeq ($(SANITIZE),1)
   LDLIBS_ALL += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c)
+LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 
 ifeq ($(CUDA),1)
@@ -84,8 +84,9 @@ $(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
 	@mkdir -p $(dir $@)
 	$(NVCC) -O2 -Iinclude -Isrc -DFB_WITH_CUDA -c $< -o $@
 
-$(BUILD)/libfreqbias.a: $(LIB_OBJ)
-	ar rcs $@ $^
+$(BUILD)/libfreqbias.a: $(LIB_OBJ) Makefile
+	rm -f $@
+	ar rcs $@ $(filter %.o,$^)
 
 $(BUILD)/freqbias: $(CLI_OBJ) $(BUILD)/libfreqbias.a
 	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@

@@ -36,4 +36,15 @@ fb_status fb_checkpoint_load(fb_model *model, const char *path, fb_checkpoint_in
  * shapes). max_batch is left at the default. */
 fb_status fb_checkpoint_inspect(const char *path, fb_model_config *config);
 
+/* Training state for an exact resume: every model tensor ("model.<name>"),
+ * every SGD momentum buffer ("momentum.<name>") and the caller's metadata
+ * (plus "sgd_steps"), in ONE atomic file, so a crash leaves either the old
+ * or the new state, never a mix. */
+fb_status fb_train_state_save(fb_model *model, const char *path, const char *const *keys,
+                              const char *const *values, int count);
+/* Restores model, momentum and the SGD step count; the file stays open in
+ * *file for the caller's metadata look-ups (fb_st_meta; then fb_st_free). */
+struct fb_st_file;
+fb_status fb_train_state_load(fb_model *model, const char *path, struct fb_st_file *file);
+
 #endif

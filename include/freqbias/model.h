@@ -91,6 +91,9 @@ int fb_model_feature_dim(const fb_model *model);
 void fb_model_sgd_step(fb_model *model, float lr, float momentum, float weight_decay);
 /* SGD steps taken since init/reset (the momentum buffer starts at step 0). */
 long fb_model_sgd_steps(const fb_model *model);
+/* Restores the step count when resuming (the momentum buffers are restored
+ * through the registry's momentum pointers). */
+void fb_model_set_sgd_steps(fb_model *model, long steps);
 void fb_model_reset_optimizer(fb_model *model);
 
 /* Profiling (benchmarks): time spent in each conv unit (conv + BN + ReLU),

@@ -3,5 +3,7 @@
 #define FREQBIAS_CLI_COMMANDS_H
 
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", cmd_train, "train a CIFAR ResNet (easy_train.py), deterministic and resumable"},
+    {"test", cmd_test, "top-1/top-5, loss, per-class accuracy, confusion matrix (test.py)"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 

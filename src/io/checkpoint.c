@@ -302,3 +302,100 @@ fb_status fb_checkpoint_inspect(const char *path, fb_model_config *config)
     fb_st_free(&file);
     return status;
 }
+
+fb_status fb_train_state_save(fb_model *model, const char *path, const char *const *keys,
+                              const char *const *values, int count)
+{
+    const fb_registry *reg = fb_model_registry(model);
+    const fb_backend *backend = fb_model_backend(model);
+    size_t floats = 0;
+    int params = 0;
+    for (int i = 0; i < reg->count; i++) {
+        const fb_tensor *t = &reg->tensors[i];
+        if (t->role != FB_ROLE_COUNTER)
+            floats += t->numel;
+        if (t->role == FB_ROLE_PARAM) {
+            floats += t->numel;
+            params++;
+        }
+    }
+    int total = reg->count + params;
+    float *host = malloc((floats ? floats : 1) * sizeof(float)); /* [values + momenta] */
+    fb_st_tensor *tensors = calloc((size_t)total, sizeof *tensors);
+    char (*names)[FB_NAME_MAX + 16] = calloc((size_t)total, sizeof *names);
+    const char **all_keys = calloc((size_t)count + 1, sizeof *all_keys);
+    const char **all_values = calloc((size_t)count + 1, sizeof *all_values);
+    if (!host || !tensors || !names || !all_keys || !all_values) {
+        free(host); free(tensors); free(names); free(all_keys); free(all_values);
+        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    }
+    size_t offset = 0;
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < reg->count; i++) {
+            const fb_tensor *t = &reg->tensors[i];
+            if (pass == 1 && t->role != FB_ROLE_PARAM)
+                continue;
+            snprintf(names[n], sizeof names[n], "%s%s", pass ? "momentum." : "model.", t->name);
+            tensors[n].name = names[n];
+            tensors[n].ndim = t->ndim;
+            for (int d = 0; d < t->ndim; d++)
+                tensors[n].shape[d] = t->shape[d];
+            if (t->role == FB_ROLE_COUNTER) {
+                tensors[n].dtype = FB_ST_I64;
+                tensors[n].data = t->counter;
+            } else {
+                tensors[n].dtype = FB_ST_F32;
+                backend->to_host(host + offset, pass ? t->momentum : t->value, t->numel * sizeof(float));
+                tensors[n].data = host + offset;
+                offset += t->numel;
+            }
+            n++;
+        }
+    char steps[32];
+    snprintf(steps, sizeof steps, "%ld", fb_model_sgd_steps(model));
+    for (int i = 0; i < count; i++) {
+        all_keys[i] = keys[i];
+        all_values[i] = values[i];
+    }
+    all_keys[count] = "sgd_steps";
+    all_values[count] = steps;
+    fb_status status = fb_st_write(path, tensors, n, all_keys, all_values, count + 1);
+    free(host); free(tensors); free(names); free(all_keys); free(all_values);
+    return status;
+}
+
+fb_status fb_train_state_load(fb_model *model, const char *path, fb_st_file *file)
+{
+    FB_TRY(fb_st_read(path, file));
+    fb_registry *reg = fb_model_registry(model);
+    const fb_backend *backend = fb_model_backend(model);
+    char key[FB_NAME_MAX + 16], why[256];
+    /* check everything first, then copy: a bad file leaves the model as it was */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < reg->count; i++) {
+            fb_tensor *t = &reg->tensors[i];
+            for (int kind = 0; kind < 2; kind++) {
+                if (kind == 1 && t->role != FB_ROLE_PARAM)
+                    continue;
+                snprintf(key, sizeof key, "%s%s", kind ? "momentum." : "model.", t->name);
+                const fb_st_entry *e = fb_st_find(file, key);
+                if (pass == 0) {
+                    if (!e)
+                        snprintf(why, sizeof why, "missing tensor '%s'", key);
+                    if (!e || !entry_matches(e, t, why, sizeof why)) {
+                        fb_st_free(file);
+                        return fb_error(FB_ERR_FORMAT,
+                                        "%s: training state does not fit the model: %s", path, why);
+                    }
+                } else if (t->role == FB_ROLE_COUNTER) {
+                    memcpy(t->counter, e->data, sizeof(int64_t));
+                } else {
+                    backend->to_device(kind ? t->momentum : t->value, e->data, t->numel * sizeof(float));
+                }
+            }
+        }
+    const char *steps = fb_st_meta(file, "sgd_steps");
+    fb_model_set_sgd_steps(model, steps ? atol(steps) : 0);
+    return FB_OK;
+}

@@ -387,6 +387,7 @@ void fb_model_sgd_step(fb_model *m, float lr, float momentum, float weight_decay
 }
 
 long fb_model_sgd_steps(const fb_model *m) { return m->sgd_steps; }
+void fb_model_set_sgd_steps(fb_model *m, long steps) { m->sgd_steps = steps; }
 
 void fb_model_reset_optimizer(fb_model *m)
 {

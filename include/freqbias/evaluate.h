@@ -1,0 +1,31 @@
+/* freqbias/evaluate.h — a model's accuracy on a dataset (test.py).
+ *
+ * Eval mode (BatchNorm running statistics), batches of `batch` images in
+ * dataset order, pixels value/255. Reports what test.py and the sweep need:
+ * top-1, top-5, mean cross-entropy, per-class accuracy, the prediction ×
+ * label confusion matrix, and optionally every logit row and penultimate
+ * feature vector in dataset order.
+ */
+#ifndef FREQBIAS_EVALUATE_H
+#define FREQBIAS_EVALUATE_H
+
+#include "freqbias/dataset.h"
+#include "freqbias/model.h"
+
+typedef struct fb_eval_result {
+    int n, classes, feature_dim;
+    double top1, top5;          /* fractions in [0, 1]                          */
+    double loss;                /* mean cross-entropy                           */
+    double *per_class_acc;      /* [classes] (NaN for a class with no images)   */
+    long *confusion;            /* [classes (predicted), classes (true label)]  */
+    float *logits;              /* [n, classes] if requested, else NULL         */
+    float *features;            /* [n, feature_dim] if requested, else NULL     */
+} fb_eval_result;
+
+/* The model's max_batch bounds `batch`. A label ≥ the model's classes is an
+ * error naming the dataset. */
+fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int keep_logits,
+                      int keep_features, fb_eval_result *result);
+void fb_eval_result_free(fb_eval_result *result);
+
+#endif

@@ -1,0 +1,100 @@
+/* cli_util.c — helpers shared by the subcommands (see cli_util.h). */
+#include "cli_util.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "freqbias/atomic_file.h"
+
+int cli_fail(const char *command, fb_status status)
+{
+    fprintf(stderr, "freqbias %s: %s\n", command, fb_error_message());
+    return fb_status_exit_code(status);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
+                           fb_dataset *out)
+{
+    if (path)
+        return fb_dataset_load_path(path, out);
+    if (!dir)
+        return fb_error(FB_ERR_USAGE, "no data: give --data DIR (and --dataset) or a data path");
+    /* the folder the official archive (or scripts/fetch-data.sh) unpacks to */
+    const char *folder = strncmp(kind, "cifar100", 8) == 0 ? "cifar-100-binary"
+                         : strcmp(kind, "cifar10") == 0    ? "cifar-10-batches-bin"
+                                                           : kind;
+    char sub[1024];
+    snprintf(sub, sizeof sub, "%s/%s", dir, folder);
+    if (is_dir(sub))
+        return fb_dataset_load(sub, kind, split, out);
+    return fb_dataset_load(dir, kind, split, out);
+}
+
+fb_status cli_make_dirs(const char *path)
+{
+    char buffer[1024];
+    snprintf(buffer, sizeof buffer, "%s", path);
+    for (char *p = buffer + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buffer, 0777) != 0 && errno != EEXIST)
+                return fb_error(FB_ERR_IO, "%s: cannot create folder: %s", buffer, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buffer, 0777) != 0 && errno != EEXIST)
+        return fb_error(FB_ERR_IO, "%s: cannot create folder: %s", buffer, strerror(errno));
+    if (!is_dir(buffer))
+        return fb_error(FB_ERR_IO, "%s: exists and is not a folder", buffer);
+    return FB_OK;
+}
+
+fb_status cli_write_text(const char *path, const char *text)
+{
+    fb_atomic_file file;
+    FB_TRY(fb_atomic_open(path, &file));
+    if (fputs(text, file.stream) == EOF) {
+        fb_atomic_abort(&file);
+        return fb_error(FB_ERR_IO, "%s: write failed", path);
+    }
+    return fb_atomic_commit(&file);
+}
+
+double cli_now(void) { return omp_get_wtime(); }
+
+void cli_progress_start(cli_progress *progress, const char *label)
+{
+    progress->enabled = isatty(fileno(stderr));
+    progress->start = cli_now();
+    progress->label = label;
+}
+
+void cli_progress_update(cli_progress *progress, long done, long total, long images)
+{
+    if (!progress->enabled || total <= 0)
+        return;
+    double elapsed = cli_now() - progress->start;
+    double rate = elapsed > 0 ? images / elapsed : 0.0;
+    double eta = done > 0 ? elapsed * (total - done) / done : 0.0;
+    int width = 30, filled = (int)(width * done / total);
+    fprintf(stderr, "\r%s [", progress->label);
+    for (int i = 0; i < width; i++)
+        fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
+    fprintf(stderr, "] %ld/%ld  %.0f img/s  ETA %d:%02d ", done, total, rate, (int)eta / 60,
+            (int)eta % 60);
+    fflush(stderr);
+}
+
+void cli_progress_finish(cli_progress *progress)
+{
+    if (progress->enabled)
+        fprintf(stderr, "\r\033[K");
+}

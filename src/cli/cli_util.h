@@ -1,0 +1,41 @@
+/* cli_util.h — what the subcommands share: loading the datasets named by
+ * the options, a progress bar, folders, small text files, exit codes. */
+#ifndef FREQBIAS_CLI_UTIL_H
+#define FREQBIAS_CLI_UTIL_H
+
+#include <stdio.h>
+
+#include "freqbias/dataset.h"
+#include "freqbias/error.h"
+
+/* Prints "freqbias <command>: <message>" to stderr and returns the exit code
+ * for status (1 usage, 2 input/output, 3 numeric). */
+int cli_fail(const char *command, fb_status status);
+
+/* The training or test split from --data DIR --dataset KIND, or from a
+ * --train-data / --test-data path when given (that wins). DIR may hold the
+ * files directly or in the official archive's subfolder
+ * (cifar-10-batches-bin, cifar-100-binary). */
+fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
+                           fb_dataset *out);
+
+/* mkdir -p */
+fb_status cli_make_dirs(const char *path);
+
+/* Writes text to path atomically. */
+fb_status cli_write_text(const char *path, const char *text);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct cli_progress {
+    int enabled;
+    double start;
+    const char *label;
+} cli_progress;
+
+void cli_progress_start(cli_progress *progress, const char *label);
+void cli_progress_update(cli_progress *progress, long done, long total, long images);
+void cli_progress_finish(cli_progress *progress);
+
+double cli_now(void);
+
+#endif
