@@ -35,6 +35,15 @@
 #define TOL_PARITY_GRAD_DEEP 1e-1
 #define TOL_PARITY_LOGITS_DEEP 1e-3
 
+/* One epoch of `freqbias train` (256 images, two SGD steps at batch 128)
+ * against PyTorch float32: the BatchNorm bias gradients of layer1 are sums
+ * of 131,072 nearly cancelling terms, so float32 implementations differ
+ * there: measured worst 6.7e-3 (layer4.1.bn1.bias) against the reference
+ * made with one PyTorch thread, 1.9e-3 against a two-thread PyTorch run;
+ * PyTorch float32 vs its own float64 run: 1.6e-1, which is why this
+ * reference is float32. Every other tensor agrees to ~1e-5. */
+#define TOL_TRAIN_EPOCH 1.5e-2
+
 /* BatchNorm running statistics after one training forward. */
 #define TOL_PARITY_RUNNING_STATS 1e-4
 

@@ -317,10 +317,16 @@ static fb_status train_epochs(run *r)
             const float *logits = fb_model_forward(m, images, n, 1);
             float loss = fb_model_loss(m, labels, n);
             if (!isfinite(loss)) {
-                status = fb_error(FB_ERR_NUMERIC,
-                                  "epoch %d, batch %d: the loss is %f; stopped. The last good checkpoint "
-                                  "is %s/last.safetensors (epoch %d)",
-                                  epoch, b, (double)loss, o->out, epoch - 1);
+                if (epoch > 0)
+                    status = fb_error(FB_ERR_NUMERIC,
+                                      "epoch %d, batch %d: the loss is %f; stopped. The last good "
+                                      "checkpoint is %s/last.safetensors (epoch %d)",
+                                      epoch, b, (double)loss, o->out, epoch - 1);
+                else
+                    status = fb_error(FB_ERR_NUMERIC,
+                                      "epoch 0, batch %d: the loss is %f; stopped before any "
+                                      "checkpoint was written (try a smaller --lr)",
+                                      b, (double)loss);
                 break;
             }
             backend->to_host(host_logits, logits, (size_t)n * classes * sizeof(float));

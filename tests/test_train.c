@@ -1,0 +1,475 @@
+/* test_train.c — `freqbias train` and `freqbias test` end to end, on the
+ * committed real fixtures (ref_data/cifar10_test512.bin: the first 512
+ * CIFAR-10 test records; ref_data/mnist_t10k_100: 100 MNIST test images).
+ *
+ * - readers on the real fixtures and on corrupt copies of them;
+ * - the loader's order, augmentation decisions and pixels against the
+ *   independent Python twin (ref_data/augment_seed7.safetensors);
+ * - determinism: two runs, and 1 vs 2 threads, give identical checkpoint bytes;
+ * - resume: 2 epochs straight = 1 epoch + --resume, also after SIGKILL mid-epoch;
+ * - PyTorch parity of one epoch (256 images, no augmentation, no shuffle);
+ * - `freqbias test` outputs, and the exit codes of bad input and a diverging run.
+ * The binary is found next to this test's folder (build/tests/.. → build/freqbias).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "freqbias/dataset.h"
+#include "freqbias/json.h"
+#include "freqbias/loader.h"
+#include "freqbias/npy.h"
+#include "freqbias/runtime.h"
+#include "freqbias/safetensors.h"
+#include "testutil.h"
+
+static char freqbias_binary[1024];
+static char *work_dir;
+
+static const char *fixture(const char *name)
+{
+    static char path[4][600];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 600, "%s/%s", ref_data_dir(), name);
+    return p;
+}
+
+/* Runs build/freqbias with args (NULL-terminated), output to log; returns
+ * the exit code. With kill_when set, SIGKILLs the child delay seconds after
+ * that file appears. */
+static int run_freqbias_killing(const char *log, const char *kill_when, double delay, ...)
+{
+    const char *args[64] = {freqbias_binary};
+    int n = 1;
+    va_list list;
+    va_start(list, delay);
+    const char *arg;
+    while ((arg = va_arg(list, const char *)) && n < 63)
+        args[n++] = arg;
+    va_end(list);
+    args[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(freqbias_binary, (char *const *)args);
+        _exit(127);
+    }
+    if (kill_when) {
+        struct stat st;
+        while (stat(kill_when, &st) != 0) {
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+        }
+        nanosleep(&(struct timespec){(time_t)delay, (long)((delay - (time_t)delay) * 1e9)}, NULL);
+        kill(pid, SIGKILL);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+#define RUN(log, ...) run_freqbias_killing(log, NULL, 0.0, __VA_ARGS__, (const char *)NULL)
+
+static char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = malloc(*size + 1);
+    if (fread(data, 1, *size, f) != *size) {
+        free(data);
+        data = NULL;
+    } else {
+        data[*size] = '\0';
+    }
+    fclose(f);
+    return data;
+}
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, size, f), size);
+    fclose(f);
+}
+
+static int same_file(const char *label, const char *a, const char *b)
+{
+    size_t size_a = 0, size_b = 0;
+    char *x = read_file(a, &size_a), *y = read_file(b, &size_b);
+    int same = x && y && size_a == size_b;
+    if (same)
+        same = compare_bits(label, x, y, size_a);
+    else
+        printf("[%s] %s (%zu bytes) vs %s (%zu bytes) FAIL\n", label, a, size_a, b, size_b);
+    free(x);
+    free(y);
+    return same;
+}
+
+static const char *in_work(const char *name)
+{
+    static char path[8][800];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, 800, "%s/%s", work_dir, name);
+    return p;
+}
+
+static void print_log(const char *log)
+{
+    size_t size;
+    char *text = read_file(log, &size);
+    printf("---- %s\n%s----\n", log, text ? text : "(missing)");
+    free(text);
+}
+
+/* ---- readers on the real fixtures ---- */
+
+static void expect_load_error(const char *path, const char *phrase)
+{
+    fb_dataset data;
+    fb_status status = fb_dataset_load_path(path, &data);
+    printf("[corrupt] %s -> %s: %s\n", path, fb_status_name(status), fb_error_message());
+    assert_int_not_equal(status, FB_OK);
+    assert_non_null(strstr(fb_error_message(), path));
+    assert_non_null(strstr(fb_error_message(), phrase));
+}
+
+static void test_real_fixtures(void **state)
+{
+    (void)state;
+    fb_dataset cifar, mnist, first8;
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test512.bin"), &cifar), FB_OK);
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test8.bin"), &first8), FB_OK);
+    assert_int_equal(cifar.count, 512);
+    assert_int_equal(cifar.channels * cifar.height * cifar.width, 3072);
+    assert_memory_equal(cifar.pixels, first8.pixels, 8 * 3072);
+    int counts[10] = {0};
+    for (int i = 0; i < cifar.count; i++)
+        counts[cifar.labels[i]]++;
+    printf("[fixture] cifar10_test512: 512 images, labels 3 8 8 0 ..., per class:");
+    for (int k = 0; k < 10; k++)
+        printf(" %d", counts[k]);
+    printf("\n");
+    assert_int_equal(cifar.labels[0], 3);
+    assert_int_equal(cifar.labels[1], 8);
+    if (fb_dataset_load(fixture("mnist_t10k_100"), "mnist", FB_SPLIT_TEST, &mnist) != FB_OK)
+        fail_msg("%s", fb_error_message());
+    printf("[fixture] mnist_t10k_100: %d images %dx%dx%d, first label %d (gzip images, plain labels)\n",
+           mnist.count, mnist.channels, mnist.height, mnist.width, mnist.labels[0]);
+    assert_int_equal(mnist.count, 100);
+    assert_int_equal(mnist.height, 28);
+    assert_int_equal(mnist.labels[0], 7); /* the first MNIST test digit is a 7 */
+
+    /* corrupt copies of the real data */
+    size_t size;
+    char *bytes = read_file(fixture("cifar10_test512.bin"), &size);
+    write_file(in_work("truncated.bin"), bytes, size - 100);
+    expect_load_error(in_work("truncated.bin"), "3073");
+    bytes[5 * 3073] = 10;
+    write_file(in_work("label10.bin"), bytes, size);
+    expect_load_error(in_work("label10.bin"), "record 5");
+    free(bytes);
+    char *labels = read_file(fixture("mnist_t10k_100/t10k-labels-idx1-ubyte"), &size);
+    char idx_dir[800];
+    snprintf(idx_dir, sizeof idx_dir, "%s", in_work("idx"));
+    mkdir(idx_dir, 0777);
+    char *images_gz = read_file(fixture("mnist_t10k_100/t10k-images-idx3-ubyte.gz"), &size);
+    write_file(in_work("idx/t10k-images-idx3-ubyte.gz"), images_gz, size);
+    labels[3] = 0x02; /* magic 0x00000801 -> 0x00000802 */
+    write_file(in_work("idx/t10k-labels-idx1-ubyte"), labels, 108);
+    fb_status status = fb_dataset_load(idx_dir, "mnist", FB_SPLIT_TEST, &mnist);
+    printf("[corrupt] bad IDX magic -> %s: %s\n", fb_status_name(status), fb_error_message());
+    assert_int_not_equal(status, FB_OK);
+    assert_non_null(strstr(fb_error_message(), "t10k-labels-idx1-ubyte"));
+    free(labels);
+    free(images_gz);
+    /* a .npy of the real pixels with a malformed header */
+    int64_t shape[4] = {8, 32, 32, 3};
+    assert_int_equal(fb_npy_write(in_work("images.npy"), FB_NPY_U8, 4, shape, first8.pixels), FB_OK);
+    char *npy = read_file(in_work("images.npy"), &size);
+    char *shape_text = strstr(npy + 10, "'shape'");
+    assert_non_null(shape_text);
+    shape_text[1] = 'x'; /* 'shape' -> 'xhape' */
+    write_file(in_work("images.npy"), npy, size);
+    int64_t label_shape[1] = {8};
+    int64_t label_values[8] = {3, 8, 8, 0, 6, 6, 1, 6};
+    assert_int_equal(fb_npy_write(in_work("labels.npy"), FB_NPY_I64, 1, label_shape, label_values), FB_OK);
+    expect_load_error(in_work("images.npy"), "images.npy");
+    free(npy);
+    fb_dataset_free(&cifar);
+    fb_dataset_free(&first8);
+    fb_dataset_free(&mnist);
+}
+
+/* ---- the loader against its Python twin ---- */
+
+static void test_loader_twin(void **state)
+{
+    (void)state;
+    fb_st_file twin;
+    if (fb_st_read(fixture("augment_seed7.safetensors"), &twin) != FB_OK)
+        fail_msg("%s", fb_error_message());
+    fb_dataset data;
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test512.bin"), &data), FB_OK);
+    const int32_t *order = fb_st_find(&twin, "order")->data;        /* [2, 16] */
+    const int32_t *decisions = fb_st_find(&twin, "decisions")->data; /* [2, 16, 3] */
+    const float *pixels = fb_st_find(&twin, "pixels")->data;         /* [2, 16, 3, 32, 32] */
+    const int epochs[2] = {0, 3};
+    fb_loader loader;
+    assert_int_equal(fb_loader_init(&loader, &data, 16, 16, 7, 1, 1), FB_OK);
+    float *images = malloc(16 * 3072 * sizeof(float)); /* [16, 3, 32, 32] */
+    int32_t labels[16];
+    int ok = 1;
+    for (int e = 0; e < 2; e++) {
+        fb_loader_start_epoch(&loader, epochs[e]);
+        int wrong_order = 0, wrong_choice = 0;
+        for (int i = 0; i < 16; i++) {
+            fb_augment_choice c = fb_augment_choose(7, epochs[e], i);
+            const int32_t *want = decisions + (e * 16 + i) * 3;
+            wrong_choice += c.dy != want[0] || c.dx != want[1] || c.flip != want[2];
+            wrong_order += loader.order[i] != order[e * 16 + i];
+        }
+        printf("[twin] epoch %d: order %s, decisions %s\n", epochs[e], wrong_order ? "FAIL" : "ok",
+               wrong_choice ? "FAIL" : "ok");
+        ok &= !wrong_order && !wrong_choice;
+        assert_int_equal(fb_loader_batch(&loader, 0, images, labels), 16);
+        for (int p = 0; p < 16 && !wrong_order; p++) {
+            char label[64];
+            snprintf(label, sizeof label, "twin epoch %d position %d pixels", epochs[e], p);
+            ok &= compare_bits(label, images + (size_t)p * 3072,
+                               pixels + ((size_t)e * 16 + order[e * 16 + p]) * 3072, 3072 * sizeof(float));
+            ok &= labels[p] == data.labels[order[e * 16 + p]];
+        }
+    }
+    free(images);
+    fb_loader_free(&loader);
+    fb_dataset_free(&data);
+    fb_st_free(&twin);
+    assert_true(ok);
+}
+
+/* ---- determinism and resume ---- */
+
+#define SMALL_RUN "--train-data", fixture("cifar10_test512.bin"), "--test-data", \
+                  fixture("cifar10_test8.bin"), "--width", "4", "--batch", "64", "--seed", "5"
+
+static void test_determinism_and_resume(void **state)
+{
+    (void)state;
+    char log[800]; /* a copy: in_work's buffers are reused */
+    snprintf(log, sizeof log, "%s", in_work("train.log"));
+    int code = RUN(log, "train", SMALL_RUN, "--epochs", "2", "--threads", "2", "--out", in_work("a"));
+    if (code != 0)
+        print_log(log);
+    assert_int_equal(code, 0);
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "2", "--threads", "2", "--out", in_work("b")), 0);
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "2", "--threads", "1", "--out", in_work("c")), 0);
+    int ok = same_file("rerun: last.safetensors", in_work("a/last.safetensors"), in_work("b/last.safetensors"));
+    ok &= same_file("1 vs 2 threads: last.safetensors", in_work("a/last.safetensors"),
+                    in_work("c/last.safetensors"));
+    ok &= same_file("1 vs 2 threads: epoch_000.safetensors", in_work("a/epoch_000.safetensors"),
+                    in_work("c/epoch_000.safetensors"));
+
+    /* 1 epoch, stop, --resume to 2 */
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "1", "--out", in_work("d")), 0);
+    assert_int_equal(RUN(log, "train", "--resume", in_work("d"), "--epochs", "2"), 0);
+    ok &= same_file("stop + resume: last.safetensors", in_work("a/last.safetensors"),
+                    in_work("d/last.safetensors"));
+
+    /* SIGKILL during epoch 1 (0-based), after epoch 0's state was committed */
+    code = run_freqbias_killing(log, in_work("e/state.safetensors"), 0.15, "train", SMALL_RUN,
+                                "--epochs", "2", "--out", in_work("e"), (const char *)NULL);
+    printf("[kill] first run ended with code %d (137 = SIGKILL)\n", code);
+    struct stat st;
+    assert_int_equal(stat(in_work("e/state.safetensors"), &st), 0);
+    code = RUN(log, "train", "--resume", in_work("e"));
+    if (code != 0)
+        print_log(log);
+    assert_int_equal(code, 0);
+    ok &= same_file("SIGKILL + resume: last.safetensors", in_work("a/last.safetensors"),
+                    in_work("e/last.safetensors"));
+    ok &= same_file("SIGKILL + resume: epoch_001.safetensors", in_work("a/epoch_001.safetensors"),
+                    in_work("e/epoch_001.safetensors"));
+    size_t size;
+    char *csv = read_file(in_work("e/log.csv"), &size);
+    int rows = 0;
+    for (char *p = csv; p && *p; p++)
+        rows += *p == '\n';
+    printf("[kill] log.csv after resume has %d lines (header + 2 epochs)\n", rows);
+    ok &= rows == 3;
+    free(csv);
+    assert_true(ok);
+}
+
+/* ---- PyTorch parity of one epoch ---- */
+
+static void test_pytorch_epoch(void **state)
+{
+    (void)state;
+    char log[800]; /* a copy: in_work's buffers are reused */
+    snprintf(log, sizeof log, "%s", in_work("parity.log"));
+    int code = RUN(log, "train", "--train-data", fixture("cifar10_test512.bin"), "--test-data",
+                   fixture("cifar10_test8.bin"), "--subset", "256", "--no-augment", "--no-shuffle",
+                   "--width", "8", "--epochs", "1", "--init", fixture("train256_r18w8_init.safetensors"),
+                   "--out", in_work("parity"));
+    if (code != 0)
+        print_log(log);
+    assert_int_equal(code, 0);
+    fb_st_file ours, reference;
+    assert_int_equal(fb_st_read(in_work("parity/last.safetensors"), &ours), FB_OK);
+    assert_int_equal(fb_st_read(fixture("train256_r18w8_after.safetensors"), &reference), FB_OK);
+    int ok = 1;
+    char key[256];
+    for (int i = 0; i < ours.count; i++) {
+        const fb_st_entry *e = &ours.entries[i];
+        snprintf(key, sizeof key, "after.%s", e->name);
+        const fb_st_entry *r = fb_st_find(&reference, key);
+        assert_non_null(r);
+        if (e->dtype == FB_ST_I64) {
+            ok &= memcmp(e->data, r->data, 8) == 0;
+            continue;
+        }
+        ok &= compare_f32(e->name, e->data, r->data, (size_t)fb_st_numel(e), TOL_TRAIN_EPOCH).ok;
+    }
+    /* the epoch's mean training loss against the mean of PyTorch's two step losses */
+    const float *losses = fb_st_find(&reference, "losses")->data;
+    size_t size;
+    char *csv = read_file(in_work("parity/log.csv"), &size);
+    float train_loss = 0.0f;
+    assert_int_equal(sscanf(strchr(csv, '\n') + 1, "%*d,%*g,%f", &train_loss), 1);
+    float want = (losses[0] + losses[1]) / 2.0f;
+    ok &= compare_f32("epoch mean train loss", &train_loss, &want, 1, TOL_PARITY_LOGITS).ok;
+    free(csv);
+    fb_st_free(&ours);
+    fb_st_free(&reference);
+    assert_true(ok);
+}
+
+/* ---- freqbias test, and failures ---- */
+
+static void test_test_command_and_failures(void **state)
+{
+    (void)state;
+    char log[800]; /* a copy: in_work's buffers are reused */
+    snprintf(log, sizeof log, "%s", in_work("test.log"));
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "1", "--out", in_work("t")), 0);
+    int code = RUN(log, "test", "--ckpt", in_work("t/last.safetensors"), "--test-data",
+                   fixture("cifar10_test512.bin"), "--json", in_work("t/test.json"), "--logits",
+                   in_work("t/logits.npy"), "--features", in_work("t/features.npy"));
+    print_log(log);
+    assert_int_equal(code, 0);
+    size_t size;
+    char *text = read_file(in_work("t/test.json"), &size), error[256];
+    fb_json *json;
+    assert_int_equal(fb_json_parse(text, size, &json, error, sizeof error), FB_OK);
+    int64_t n;
+    assert_true(fb_json_int64(fb_json_get(json, "n"), &n));
+    assert_int_equal(n, 512);
+    assert_int_equal(fb_json_count(fb_json_get(json, "per_class_acc")), 10);
+    assert_int_equal(fb_json_count(fb_json_get(json, "confusion")), 10);
+    double top1 = fb_json_number(fb_json_get(json, "top1"));
+    fb_npy_array logits, features;
+    assert_int_equal(fb_npy_read(in_work("t/logits.npy"), &logits), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("t/features.npy"), &features), FB_OK);
+    assert_int_equal(logits.shape[0], 512);
+    assert_int_equal(logits.shape[1], 10);
+    assert_int_equal(features.shape[0], 512);
+    assert_int_equal(features.shape[1], 32); /* 8 × width 4 */
+    fb_dataset data;
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test512.bin"), &data), FB_OK);
+    long correct = 0;
+    const float *rows = logits.data; /* [512, 10] */
+    for (int i = 0; i < 512; i++) {
+        int best = 0;
+        for (int k = 1; k < 10; k++)
+            best = rows[i * 10 + k] > rows[i * 10 + best] ? k : best;
+        correct += best == data.labels[i];
+    }
+    printf("[test] json top1 %.4f, from logits.npy %.4f\n", top1, correct / 512.0);
+    assert_true(fabs(top1 - correct / 512.0) < 1e-6); /* the JSON has 6 decimals */
+    fb_json_free(json);
+    free(text);
+    fb_npy_free(&logits);
+    fb_npy_free(&features);
+    fb_dataset_free(&data);
+
+    /* a missing checkpoint: exit 2, the message names the file */
+    code = RUN(log, "test", "--ckpt", in_work("nope.safetensors"), "--test-data", fixture("cifar10_test8.bin"));
+    text = read_file(log, &size);
+    printf("[failure] missing checkpoint -> exit %d: %s", code, text);
+    assert_int_equal(code, 2);
+    assert_non_null(strstr(text, "nope.safetensors"));
+    free(text);
+    /* a diverging run stops with exit 3 and keeps the last good checkpoint */
+    code = RUN(log, "train", SMALL_RUN, "--epochs", "1", "--lr", "1e30", "--out", in_work("nan"));
+    text = read_file(log, &size);
+    printf("[failure] lr 1e30 -> exit %d: %s", code, strstr(text, "freqbias train:") ? strstr(text, "freqbias train: e") : text);
+    assert_int_equal(code, 3);
+    assert_non_null(strstr(text, "loss"));
+    free(text);
+    /* a bad option is a usage error */
+    assert_int_equal(RUN(log, "train", "--width", "abc", "--out", in_work("x")), 1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    work_dir = make_temp_dir();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove_tree(work_dir);
+    free(work_dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    fb_runtime_init(argc, argv);
+    /* build/tests/test_train -> build/freqbias */
+    snprintf(freqbias_binary, sizeof freqbias_binary, "%s", argv[0]);
+    char *slash = strrchr(freqbias_binary, '/');
+    if (slash)
+        *slash = '\0';
+    slash = strrchr(freqbias_binary, '/');
+    if (slash)
+        snprintf(slash + 1, sizeof freqbias_binary - (size_t)(slash + 1 - freqbias_binary), "freqbias");
+    else
+        snprintf(freqbias_binary, sizeof freqbias_binary, "../freqbias");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_real_fixtures),
+        cmocka_unit_test(test_loader_twin),
+        cmocka_unit_test(test_determinism_and_resume),
+        cmocka_unit_test(test_pytorch_epoch),
+        cmocka_unit_test(test_test_command_and_failures),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
