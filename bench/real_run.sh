@@ -15,6 +15,8 @@ build/freqbias train --data data --out "$out/freqbias" --arch resnet18 --width 1
     --epochs "$epochs" --threads "$threads" --seed 0
 /usr/bin/python3 bench/torch_cifar_train.py --data data/cifar-10-batches-bin --out "$out/torch" \
     --width 16 --epochs "$epochs" --threads "$threads" --seed 0
+build/freqbias test --ckpt "$out/freqbias/last.safetensors" --data data | head -4
+/usr/bin/python3 bench/torch_eval_ckpt.py "$out/freqbias/last.safetensors" data/cifar-10-batches-bin
 echo "epoch | freqbias test acc | PyTorch test acc | freqbias img/s | PyTorch img/s"
 paste -d, "$out/freqbias/log.csv" "$out/torch/log.csv" | tail -n +2 |
     awk -F, '{printf "%5d | %17.4f | %16.4f | %14.1f | %13.1f\n", $1, $6, $14, $7, $15}'

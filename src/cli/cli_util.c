@@ -24,8 +24,15 @@ static int is_dir(const char *path)
 fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
                            fb_dataset *out)
 {
-    if (path)
+    if (path) {
+        /* the official CIFAR-10 folder holds both splits: read the one asked
+         * for instead of merging every *.bin (which would train on the test set) */
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/test_batch.bin", path);
+        if (is_dir(path) && access(probe, F_OK) == 0)
+            return fb_cifar10_read(path, split, out);
         return fb_dataset_load_path(path, out);
+    }
     if (!dir)
         return fb_error(FB_ERR_USAGE, "no data: give --data DIR (and --dataset) or a data path");
     /* the folder the official archive (or scripts/fetch-data.sh) unpacks to */

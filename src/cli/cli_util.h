@@ -13,8 +13,9 @@
 int cli_fail(const char *command, fb_status status);
 
 /* The training or test split from --data DIR --dataset KIND, or from a
- * --train-data / --test-data path when given (that wins). DIR may hold the
- * files directly or in the official archive's subfolder
+ * --train-data / --test-data path when given (that wins; a path to the
+ * official cifar-10-batches-bin folder gives the requested split). DIR may
+ * hold the files directly or in the official archive's subfolder
  * (cifar-10-batches-bin, cifar-100-binary). */
 fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
                            fb_dataset *out);
