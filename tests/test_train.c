@@ -202,7 +202,8 @@ static void test_real_fixtures(void **state)
     write_file(in_work("idx/t10k-images-idx3-ubyte.gz"), images_gz, size);
     labels[3] = 0x02; /* magic 0x00000801 -> 0x00000802 */
     write_file(in_work("idx/t10k-labels-idx1-ubyte"), labels, 108);
-    fb_status status = fb_dataset_load(idx_dir, "mnist", FB_SPLIT_TEST, &mnist);
+    fb_dataset broken;
+    fb_status status = fb_dataset_load(idx_dir, "mnist", FB_SPLIT_TEST, &broken);
     printf("[corrupt] bad IDX magic -> %s: %s\n", fb_status_name(status), fb_error_message());
     assert_int_not_equal(status, FB_OK);
     assert_non_null(strstr(fb_error_message(), "t10k-labels-idx1-ubyte"));
