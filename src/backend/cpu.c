@@ -135,39 +135,72 @@ static void from_chunk_layout(float *samples_major, const float *chunk, int samp
                    chunk + ((size_t)o * samples + s) * P, P * sizeof(float));
 }
 
+/* What every conv op derives from its geometry and workspace. */
+typedef struct conv_run {
+    conv_plan plan;
+    int ckk;                     /* C·K·K                                      */
+    size_t P;                    /* OH·OW                                      */
+    size_t in_sample, out_sample; /* floats per sample of in / out             */
+    float *slot_area;            /* [slots − 1, OC·CKK] filter partial sums    */
+    float *thread_area;          /* per-thread col + gather buffers           */
+    int threads;
+} conv_run;
+
+static conv_run conv_run_make(const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
+{
+    conv_run r;
+    r.plan = plan_conv(g);
+    r.ckk = g->in_channels * g->kernel * g->kernel;
+    r.P = (size_t)g->out_h * g->out_w;
+    r.in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
+    r.out_sample = (size_t)g->out_channels * r.P;
+    r.slot_area = workspace;
+    r.thread_area = (float *)workspace + slot_area_floats(&r.plan);
+    r.threads = usable_threads(&r.plan, workspace_bytes);
+    return r;
+}
+
+/* One chunk of samples and the calling thread's buffers for it. */
+typedef struct chunk_view {
+    int first, samples, columns; /* samples [first, first + samples), S·P columns */
+    float *col;                  /* [CKK, S·P]                                    */
+    float *gathered;             /* [OC, S·P] when S > 1                          */
+} chunk_view;
+
+static chunk_view chunk_at(const conv_run *r, const fb_conv_geom *g, int chunk)
+{
+    chunk_view v;
+    v.col = r->thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&r->plan);
+    v.gathered = v.col + r->plan.col_floats;
+    v.first = chunk * r->plan.chunk_samples;
+    v.samples = g->batch - v.first < r->plan.chunk_samples ? g->batch - v.first : r->plan.chunk_samples;
+    v.columns = (int)(v.samples * r->P);
+    return v;
+}
+
 static void cpu_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                                const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
 {
-    conv_plan plan = plan_conv(g);
-    const int ckk = g->in_channels * g->kernel * g->kernel;
-    const size_t P = (size_t)g->out_h * g->out_w;
-    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
-    const size_t out_sample = (size_t)g->out_channels * P;
-    float *thread_area = (float *)workspace + slot_area_floats(&plan);
-    int threads = usable_threads(&plan, workspace_bytes);
+    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int chunk = 0; chunk < plan.chunks; chunk++) {
-        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
-        float *gathered = col + plan.col_floats;
-        int n0 = chunk * plan.chunk_samples;
-        int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
-        const float *source = in + n0 * in_sample;
-        if (!plan.direct) {
-            fb_im2col(col, source, g, samples);
-            source = col;
+#pragma omp parallel for num_threads(r.threads) schedule(static)
+    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, g, chunk);
+        const float *source = in + v.first * r.in_sample;
+        if (!r.plan.direct) {
+            fb_im2col(v.col, source, g, v.samples);
+            source = v.col;
         }
-        int columns = (int)(samples * P);
-        float *target = plan.chunk_samples > 1 ? gathered : out + n0 * out_sample;
-        sgemm_serial(CblasNoTrans, CblasNoTrans, g->out_channels, columns, ckk, weight, ckk, source,
-                     columns, 0.0f, target, columns);
-        if (plan.chunk_samples > 1)
-            from_chunk_layout(out + n0 * out_sample, gathered, samples, g->out_channels, P);
+        float *target = r.plan.chunk_samples > 1 ? v.gathered : out + v.first * r.out_sample;
+        sgemm_serial(CblasNoTrans, CblasNoTrans, g->out_channels, v.columns, r.ckk, weight, r.ckk,
+                     source, v.columns, 0.0f, target, v.columns);
+        if (r.plan.chunk_samples > 1)
+            from_chunk_layout(out + v.first * r.out_sample, v.gathered, v.samples, g->out_channels, r.P);
         if (bias)
-            for (int s = 0; s < samples; s++)
+            for (int s = 0; s < v.samples; s++)
                 for (int o = 0; o < g->out_channels; o++) {
-                    float *plane = out + (n0 + s) * out_sample + o * P;
-                    for (size_t p = 0; p < P; p++)
+                    float *plane = out + (v.first + s) * r.out_sample + o * r.P;
+                    for (size_t p = 0; p < r.P; p++)
                         plane[p] += bias[o];
                 }
     }
@@ -177,31 +210,21 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
                                      const fb_conv_geom *g, void *workspace,
                                      size_t workspace_bytes)
 {
-    conv_plan plan = plan_conv(g);
-    const int ckk = g->in_channels * g->kernel * g->kernel;
-    const size_t P = (size_t)g->out_h * g->out_w;
-    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
-    const size_t out_sample = (size_t)g->out_channels * P;
-    float *thread_area = (float *)workspace + slot_area_floats(&plan);
-    int threads = usable_threads(&plan, workspace_bytes);
+    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int chunk = 0; chunk < plan.chunks; chunk++) {
-        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
-        float *gathered = col + plan.col_floats;
-        int n0 = chunk * plan.chunk_samples;
-        int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
-        const float *grad = dout + n0 * out_sample;
-        if (plan.chunk_samples > 1) {
-            to_chunk_layout(gathered, grad, samples, g->out_channels, P);
-            grad = gathered;
+#pragma omp parallel for num_threads(r.threads) schedule(static)
+    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, g, chunk);
+        const float *grad = dout + v.first * r.out_sample;
+        if (r.plan.chunk_samples > 1) {
+            to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
+            grad = v.gathered;
         }
-        int columns = (int)(samples * P);
-        float *target = plan.direct ? din + n0 * in_sample : col;
-        sgemm_serial(CblasTrans, CblasNoTrans, ckk, columns, g->out_channels, weight, ckk, grad,
-                     columns, 0.0f, target, columns);
-        if (!plan.direct)
-            fb_col2im(din + n0 * in_sample, col, g, samples);
+        float *target = r.plan.direct ? din + v.first * r.in_sample : v.col;
+        sgemm_serial(CblasTrans, CblasNoTrans, r.ckk, v.columns, g->out_channels, weight, r.ckk,
+                     grad, v.columns, 0.0f, target, v.columns);
+        if (!r.plan.direct)
+            fb_col2im(din + v.first * r.in_sample, v.col, g, v.samples);
     }
 }
 
@@ -209,47 +232,36 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
                                        const float *in, const fb_conv_geom *g, void *workspace,
                                        size_t workspace_bytes)
 {
-    conv_plan plan = plan_conv(g);
-    const int ckk = g->in_channels * g->kernel * g->kernel;
-    const size_t P = (size_t)g->out_h * g->out_w;
-    const size_t in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
-    const size_t out_sample = (size_t)g->out_channels * P;
-    float *slot_area = workspace;
-    float *thread_area = (float *)workspace + slot_area_floats(&plan);
-    int threads = usable_threads(&plan, workspace_bytes);
+    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int slot = 0; slot < plan.slots; slot++) {
-        float *col = thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&plan);
-        float *gathered = col + plan.col_floats;
-        float *partial = slot == 0 ? dweight : slot_area + (size_t)(slot - 1) * plan.slot_floats;
+#pragma omp parallel for num_threads(r.threads) schedule(static, 1)
+    for (int slot = 0; slot < r.plan.slots; slot++) {
+        float *partial = slot == 0 ? dweight : r.slot_area + (size_t)(slot - 1) * r.plan.slot_floats;
         float beta = 0.0f;
-        for (int chunk = slot; chunk < plan.chunks; chunk += plan.slots) {
-            int n0 = chunk * plan.chunk_samples;
-            int samples = g->batch - n0 < plan.chunk_samples ? g->batch - n0 : plan.chunk_samples;
-            const float *source = in + n0 * in_sample;
-            if (!plan.direct) {
-                fb_im2col(col, source, g, samples);
-                source = col;
+        for (int chunk = slot; chunk < r.plan.chunks; chunk += r.plan.slots) {
+            chunk_view v = chunk_at(&r, g, chunk);
+            const float *source = in + v.first * r.in_sample;
+            if (!r.plan.direct) {
+                fb_im2col(v.col, source, g, v.samples);
+                source = v.col;
             }
-            const float *grad = dout + n0 * out_sample;
-            if (plan.chunk_samples > 1) {
-                to_chunk_layout(gathered, grad, samples, g->out_channels, P);
-                grad = gathered;
+            const float *grad = dout + v.first * r.out_sample;
+            if (r.plan.chunk_samples > 1) {
+                to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
+                grad = v.gathered;
             }
-            int columns = (int)(samples * P);
-            sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, ckk, columns, grad, columns,
-                         source, columns, beta, partial, ckk);
+            sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, r.ckk, v.columns, grad,
+                         v.columns, source, v.columns, beta, partial, r.ckk);
             beta = 1.0f;
         }
     }
-    if (plan.slots > 1) {
-        size_t total = plan.slot_floats;
+    if (r.plan.slots > 1) {
+        size_t total = r.plan.slot_floats;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < total; i++) {
             float sum = dweight[i];
-            for (int slot = 1; slot < plan.slots; slot++)
-                sum += slot_area[(size_t)(slot - 1) * total + i];
+            for (int slot = 1; slot < r.plan.slots; slot++)
+                sum += r.slot_area[(size_t)(slot - 1) * total + i];
             dweight[i] = sum;
         }
     }
@@ -258,8 +270,8 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
         for (int o = 0; o < g->out_channels; o++) {
             float sum = 0.0f;
             for (int n = 0; n < g->batch; n++)
-                for (size_t p = 0; p < P; p++)
-                    sum += dout[n * out_sample + o * P + p];
+                for (size_t p = 0; p < r.P; p++)
+                    sum += dout[n * r.out_sample + o * r.P + p];
             dbias[o] = sum;
         }
     }
