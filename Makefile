@@ -35,7 +35,7 @@ ifeq ($(SANITIZE),1)
   LDLIBS_ALL += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c)
+LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 
 ifeq ($(CUDA),1)
