@@ -437,6 +437,60 @@ static void test_test_command_and_failures(void **state)
     assert_int_equal(RUN(log, "train", "--width", "abc", "--out", in_work("x")), 1);
 }
 
+/* ---- freqbias filter and test --freq against the numpy references ---- */
+
+static void test_filter_command(void **state)
+{
+    (void)state;
+    char log[800];
+    snprintf(log, sizeof log, "%s", in_work("filter.log"));
+    int code = RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "high", "--r", "12",
+                   "--norm", "none", "--out", in_work("high12.npy"));
+    if (code != 0)
+        print_log(log);
+    assert_int_equal(code, 0);
+    assert_int_equal(RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "low", "--r", "4",
+                         "--layout", "seed", "--out", in_work("seed")), 0);
+    fb_st_file reference;
+    assert_int_equal(fb_st_read(fixture("spectrum_ref.safetensors"), &reference), FB_OK);
+    fb_npy_array high, labels, seed;
+    assert_int_equal(fb_npy_read(in_work("high12.npy"), &high), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("high12_labels.npy"), &labels), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("seed/test_data_low_4.npy"), &seed), FB_OK);
+    assert_int_equal(high.shape[0], 512);
+    assert_int_equal(labels.shape[0], 512);
+    int ok = compare_f32("filter --freq high --r 12 --norm none vs numpy (4 images)", high.data,
+                         fb_st_find(&reference, "filter_high_r12_none")->data, 4 * 3072, 1e-5).ok;
+    /* the seed layout: N×H×W×C uint8 of min-max × 255, truncated */
+    const float *low = fb_st_find(&reference, "filter_low_r4_minmax")->data; /* [4, 3, 32, 32] */
+    const uint8_t *bytes = seed.data;                                          /* [512, 32, 32, 3] */
+    int worst = 0, off = 0;
+    for (int n = 0; n < 4; n++)
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 1024; p++) {
+                int want = (int)(low[(n * 3 + c) * 1024 + p] * 255.0f);
+                int diff = abs((int)bytes[((size_t)n * 1024 + p) * 3 + c] - want);
+                worst = diff > worst ? diff : worst;
+                off += diff != 0;
+            }
+    printf("[filter --layout seed] 12288 bytes vs numpy: %d differ, by at most %d (truncation of values "
+           "within float rounding of an integer)\n", off, worst);
+    ok &= worst <= 1 && off < 50;
+    /* test --freq runs the same filter on the fly */
+    code = RUN(log, "test", "--ckpt", fixture("train256_r18w8_init.safetensors"), "--test-data",
+               fixture("cifar10_test512.bin"), "--freq", "low", "--r", "8");
+    size_t size;
+    char *text = read_file(log, &size);
+    printf("[test --freq] exit %d: %s", code, text && strstr(text, "images ") ? strstr(text, "images ") : "");
+    ok &= code == 0 && text && strstr(text, "low-pass, r = 8, norm none");
+    free(text);
+    fb_npy_free(&high);
+    fb_npy_free(&labels);
+    fb_npy_free(&seed);
+    fb_st_free(&reference);
+    assert_true(ok);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -471,6 +525,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_pytorch_epoch),
         cmocka_unit_test(test_test_command_and_failures),
+        cmocka_unit_test(test_filter_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

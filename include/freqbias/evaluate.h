@@ -26,6 +26,12 @@ typedef struct fb_eval_result {
  * error naming the dataset. */
 fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int keep_logits,
                       int keep_features, fb_eval_result *result);
+
+/* The same on float images [data->count, C, H, W] given directly (e.g.
+ * frequency-filtered copies of data's images, which may leave [0,1]: the
+ * model's normaliser clamps them); labels and shape come from data. */
+fb_status fb_evaluate_float(fb_model *model, const fb_dataset *data, const float *images,
+                            int batch, int keep_logits, int keep_features, fb_eval_result *result);
 void fb_eval_result_free(fb_eval_result *result);
 
 #endif

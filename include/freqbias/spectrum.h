@@ -206,4 +206,23 @@ void fb_minmax_planes(float *data, size_t planes, size_t plane_size);
 /* max |x_low + x_high − x| over n values (the C1 invariant X_l + X_h = x). */
 double fb_check_low_high_sum(const float *x, const float *x_low, const float *x_high, size_t n);
 
+/* ---- whole datasets (filter and test --freq) ---------------------------- */
+
+typedef enum fb_freq {
+    FB_FREQ_LOW,   /* C1 radial low-pass, d < r                   */
+    FB_FREQ_HIGH,  /* its complement, d >= r                      */
+    FB_FREQ_BAND   /* r <= d < r2                                 */
+} fb_freq;
+
+fb_status fb_freq_parse(const char *name, fb_freq *freq);   /* "low", "high", "band" */
+const char *fb_freq_name(fb_freq freq);
+
+/* The images of a dataset (uint8, taken as value/255 in [0,1]) filtered per
+ * channel with the C1 mask of `freq` and normalised by `norm`:
+ * *out = malloc'd float [count, C, H, W]. imag_ratio (may be NULL) gets the
+ * largest imaginary residual of the inverse FFTs. */
+struct fb_dataset;
+fb_status fb_filter_dataset(const struct fb_dataset *data, fb_freq freq, double r, double r2,
+                            fb_norm norm, float **out, float *imag_ratio);
+
 #endif

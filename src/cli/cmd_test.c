@@ -4,7 +4,8 @@
  * evaluates it in eval mode on the test split and prints top-1, top-5, mean
  * loss, per-class accuracy and the prediction × label confusion matrix.
  * --json writes the same numbers; --logits / --features write .npy arrays in
- * dataset order for later analyses.
+ * dataset order for later analyses. --freq low|high|band --r R evaluates on
+ * the frequency-filtered images instead (made on the fly, never written).
  */
 #include <getopt.h>
 #include <math.h>
@@ -19,12 +20,17 @@
 #include "freqbias/json.h"
 #include "freqbias/npy.h"
 #include "freqbias/runtime.h"
+#include "freqbias/spectrum.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias test --ckpt FILE (--data DIR [--dataset cifar10] | --test-data FILE|DIR)\n"
+                 "                     [--freq low|high|band --r R [--r2 R2] [--norm none|minmax]]\n"
                  "                     [--json FILE] [--logits FILE.npy] [--features FILE.npy]\n"
-                 "                     [--batch 128] [--threads T] [--backend cpu|cpu-ref]\n");
+                 "                     [--batch 128] [--threads T] [--backend cpu|cpu-ref]\n"
+                 "--freq filters the test images on the fly (PAPER.md C1 radial masks, pixels in\n"
+                 "[0,1]; --norm none (default) feeds the real part as it is, minmax rescales each\n"
+                 "image channel to [0,1]).\n");
 }
 
 static void print_tables(const fb_eval_result *e, const char *ckpt, const fb_dataset *data)
@@ -88,9 +94,13 @@ int cmd_test(int argc, char **argv)
         {"json", required_argument, 0, 'j'},     {"logits", required_argument, 0, 'l'},
         {"features", required_argument, 0, 'f'}, {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 't'},  {"backend", required_argument, 0, 'k'},
+        {"freq", required_argument, 0, 'q'},     {"r", required_argument, 0, 'r'},
+        {"r2", required_argument, 0, 'R'},       {"norm", required_argument, 0, 'n'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *ckpt = NULL, *data_dir = NULL, *kind = "cifar10", *test_data = NULL;
     const char *json_path = NULL, *logits_path = NULL, *features_path = NULL, *backend_name = "cpu";
+    const char *freq_name = NULL, *norm_name = "none";
+    double radius = 0.0, radius2 = 0.0;
     int batch = 128, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -105,6 +115,10 @@ int cmd_test(int argc, char **argv)
         case 'b': batch = atoi(optarg); break;
         case 't': fb_set_threads(atoi(optarg)); break;
         case 'k': backend_name = optarg; break;
+        case 'q': freq_name = optarg; break;
+        case 'r': radius = atof(optarg); break;
+        case 'R': radius2 = atof(optarg); break;
+        case 'n': norm_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -116,6 +130,14 @@ int cmd_test(int argc, char **argv)
     }
     const fb_backend *backend = fb_backend_by_name(backend_name);
     if (!backend)
+        return cli_fail("test", FB_ERR_USAGE);
+    fb_freq freq = FB_FREQ_LOW;
+    fb_norm norm = strcmp(norm_name, "minmax") == 0 ? FB_NORM_MINMAX : FB_NORM_NONE;
+    if (strcmp(norm_name, "minmax") != 0 && strcmp(norm_name, "none") != 0) {
+        fprintf(stderr, "freqbias test: --norm must be none or minmax\n");
+        return 1;
+    }
+    if (freq_name && fb_freq_parse(freq_name, &freq) != FB_OK)
         return cli_fail("test", FB_ERR_USAGE);
     fb_dataset data = {0};
     fb_model *model = NULL;
@@ -132,9 +154,20 @@ int cmd_test(int argc, char **argv)
     }
     if (status == FB_OK)
         status = fb_checkpoint_load(model, ckpt, NULL);
-    if (status == FB_OK)
+    float *filtered = NULL; /* [count, C, H, W] with --freq */
+    if (status == FB_OK && freq_name)
+        status = fb_filter_dataset(&data, freq, radius, radius2, norm, &filtered, NULL);
+    if (status == FB_OK && filtered)
+        status = fb_evaluate_float(model, &data, filtered, batch, logits_path != NULL,
+                                   features_path != NULL, &result);
+    else if (status == FB_OK)
         status = fb_evaluate(model, &data, batch, logits_path != NULL, features_path != NULL, &result);
+    free(filtered);
     if (status == FB_OK) {
+        if (freq_name && freq == FB_FREQ_BAND)
+            printf("images      band-pass, %g <= r < %g, norm %s\n", radius, radius2, fb_norm_name(norm));
+        else if (freq_name)
+            printf("images      %s-pass, r = %g, norm %s\n", fb_freq_name(freq), radius, fb_norm_name(norm));
         print_tables(&result, ckpt, &data);
         if (json_path)
             status = write_json(json_path, &result);

@@ -13,8 +13,10 @@
 
 #include "freqbias/loader.h"
 
-fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int keep_logits,
-                      int keep_features, fb_eval_result *result)
+/* Shared by both entry points: images come either from the uint8 dataset
+ * (through the loader, value/255) or from a float array. */
+static fb_status evaluate(fb_model *model, const fb_dataset *data, const float *float_images,
+                          int batch, int keep_logits, int keep_features, fb_eval_result *result)
 {
     const fb_model_config *config = fb_model_get_config(model);
     const fb_backend *backend = fb_model_backend(model);
@@ -62,6 +64,9 @@ fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int ke
     long top1 = 0, top5 = 0;
     for (int b = 0; b < fb_loader_batches(&loader); b++) {
         int n = fb_loader_batch(&loader, b, host_images, labels);
+        if (float_images)
+            memcpy(host_images, float_images + (size_t)b * batch * image_floats,
+                   (size_t)n * image_floats * sizeof(float));
         backend->to_device(images, host_images, (size_t)n * image_floats * sizeof(float));
         const float *logits = fb_model_forward(model, images, n, 0);
         loss_sum += (double)fb_model_loss(model, labels, n) * n;
@@ -100,6 +105,18 @@ fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int ke
     free(host_logits);
     free(labels);
     return FB_OK;
+}
+
+fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int keep_logits,
+                      int keep_features, fb_eval_result *result)
+{
+    return evaluate(model, data, NULL, batch, keep_logits, keep_features, result);
+}
+
+fb_status fb_evaluate_float(fb_model *model, const fb_dataset *data, const float *images,
+                            int batch, int keep_logits, int keep_features, fb_eval_result *result)
+{
+    return evaluate(model, data, images, batch, keep_logits, keep_features, result);
 }
 
 void fb_eval_result_free(fb_eval_result *result)
