@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "freqbias/dataset.h"
+#include "freqbias/evaluate.h"
 #include "freqbias/json.h"
 #include "freqbias/loader.h"
 #include "freqbias/npy.h"
@@ -491,6 +492,42 @@ static void test_filter_command(void **state)
     assert_true(ok);
 }
 
+/* ---- sweep: feature discrimination on a hand-computed case, then the CLI ---- */
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    /* 1-D features: class 0 = {0, 2}, class 1 = {4, 6}: μ0 = 1, μ1 = 5, μ = 3,
+     * inter = ((1−3)² + (5−3)²)/2 = 4, intra = (1 + 1 + 1 + 1)/4 = 1 */
+    const float features[4] = {0, 2, 4, 6};
+    const int32_t labels[4] = {0, 0, 1, 1};
+    double inter, intra;
+    fb_feature_variances(features, labels, 4, 1, 2, &inter, &intra);
+    const double x[3] = {1, 2, 3}, up[3] = {2, 4, 6}, down[3] = {3, 2, 1};
+    double r_up = fb_pearson(x, up, 3), r_down = fb_pearson(x, down, 3);
+    printf("[sweep] hand case: inter %.6f (want 4), intra %.6f (want 1), pearson %.6f / %.6f (want 1 / -1)\n",
+           inter, intra, r_up, r_down);
+    assert_true(fabs(inter - 4.0) < 1e-12 && fabs(intra - 1.0) < 1e-12);
+    assert_true(fabs(r_up - 1.0) < 1e-12 && fabs(r_down + 1.0) < 1e-12);
+
+    char log[800];
+    snprintf(log, sizeof log, "%s", in_work("sweep.log"));
+    int code = RUN(log, "sweep", "--ckpt", fixture("train256_r18w8_init.safetensors"), "--test-data",
+                   fixture("cifar10_test512.bin"), "--radii", "8", "--out", in_work("sweep"));
+    print_log(log);
+    assert_int_equal(code, 0);
+    size_t size;
+    char *text = read_file(in_work("sweep/sweep.json"), &size), error[256];
+    fb_json *json;
+    assert_int_equal(fb_json_parse(text, size, &json, error, sizeof error), FB_OK);
+    const fb_json *sets = fb_json_get(json, "sets");
+    assert_int_equal(fb_json_count(sets), 3); /* clean, low 8, high 8 */
+    assert_string_equal(fb_json_string(fb_json_get(fb_json_item(sets, 1), "freq")), "low");
+    assert_int_equal(fb_json_count(fb_json_get(fb_json_item(sets, 0), "per_class_acc")), 10);
+    fb_json_free(json);
+    free(text);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -526,6 +563,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pytorch_epoch),
         cmocka_unit_test(test_test_command_and_failures),
         cmocka_unit_test(test_filter_command),
+        cmocka_unit_test(test_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -34,4 +34,15 @@ fb_status fb_evaluate_float(fb_model *model, const fb_dataset *data, const float
                             int batch, int keep_logits, int keep_features, fb_eval_result *result);
 void fb_eval_result_free(fb_eval_result *result);
 
+/* Feature discrimination (PAPER.md E1) of features [n, dim] with labels:
+ *   inter = (1/C) Σ_c ‖μ_c − μ‖²   over the C classes present (μ_c class mean,
+ *                                  μ the mean of all n features),
+ *   intra = (1/n) Σ_i ‖f_i − μ_{y_i}‖²  (mean squared distance to the own class mean).
+ * Sums in double, in index order. */
+void fb_feature_variances(const float *features, const int32_t *labels, int n, int dim,
+                          int classes, double *inter, double *intra);
+
+/* Pearson correlation of two series (NaN if either is constant). */
+double fb_pearson(const double *x, const double *y, int n);
+
 #endif

@@ -6,5 +6,6 @@ int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

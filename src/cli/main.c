@@ -21,6 +21,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a CIFAR ResNet (easy_train.py), deterministic and resumable"},
     {"test", cmd_test, "top-1/top-5, loss, per-class accuracy, confusion matrix (test.py)"},
     {"filter", cmd_filter, "write low/high/band-pass filtered copies of a dataset split"},
+    {"sweep", cmd_sweep, "accuracy and feature discrimination on low/high-pass test sets (Fig. 3)"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 

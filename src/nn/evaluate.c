@@ -127,3 +127,64 @@ void fb_eval_result_free(fb_eval_result *result)
     free(result->features);
     memset(result, 0, sizeof *result);
 }
+
+void fb_feature_variances(const float *features, const int32_t *labels, int n, int dim,
+                          int classes, double *inter, double *intra)
+{
+    double *class_mean = calloc((size_t)classes * dim, sizeof(double)); /* [classes, dim] */
+    double *mean = calloc((size_t)dim, sizeof(double));                  /* [dim] */
+    long *count = calloc((size_t)classes, sizeof(long));                 /* [classes] */
+    if (!class_mean || !mean || !count) {
+        *inter = *intra = NAN;
+        free(class_mean);
+        free(mean);
+        free(count);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        count[labels[i]]++;
+        for (int d = 0; d < dim; d++) {
+            class_mean[(size_t)labels[i] * dim + d] += features[(size_t)i * dim + d];
+            mean[d] += features[(size_t)i * dim + d];
+        }
+    }
+    for (int d = 0; d < dim; d++)
+        mean[d] /= n;
+    int present = 0;
+    double between = 0.0;
+    for (int c = 0; c < classes; c++) {
+        if (!count[c])
+            continue;
+        present++;
+        for (int d = 0; d < dim; d++) {
+            double m = class_mean[(size_t)c * dim + d] /= count[c];
+            between += (m - mean[d]) * (m - mean[d]);
+        }
+    }
+    double within = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < dim; d++) {
+            double diff = features[(size_t)i * dim + d] - class_mean[(size_t)labels[i] * dim + d];
+            within += diff * diff;
+        }
+    *inter = present ? between / present : NAN;
+    *intra = n ? within / n : NAN;
+    free(class_mean);
+    free(mean);
+    free(count);
+}
+
+double fb_pearson(const double *x, const double *y, int n)
+{
+    double mx = 0.0, my = 0.0, sxy = 0.0, sxx = 0.0, syy = 0.0;
+    for (int i = 0; i < n; i++) {
+        mx += x[i] / n;
+        my += y[i] / n;
+    }
+    for (int i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
