@@ -383,3 +383,22 @@ void oracle_sgd_step(double *param, double *momentum_buf, const double *grad, si
         param[i] -= lr * momentum_buf[i];
     }
 }
+
+void oracle_batchnorm_backward_eval(double *din, double *dgamma, double *dbeta, const double *dout,
+                                    const double *in, const double *gamma,
+                                    const double *running_mean, const double *running_var,
+                                    int batch, int channels, int spatial)
+{
+    for (int c = 0; c < channels; c++) {
+        double invstd = 1.0 / sqrt(running_var[c] + 1e-5), sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int n = 0; n < batch; n++)
+            for (int p = 0; p < spatial; p++) {
+                size_t i = ((size_t)n * channels + c) * spatial + p;
+                din[i] = dout[i] * gamma[c] * invstd;
+                sum_dy += dout[i];
+                sum_dy_xhat += dout[i] * (in[i] - running_mean[c]) * invstd;
+            }
+        dgamma[c] = sum_dy_xhat;
+        dbeta[c] = sum_dy;
+    }
+}

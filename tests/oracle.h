@@ -53,6 +53,13 @@ void oracle_batchnorm_forward_eval(double *out /* [N,C,P] */, const double *in /
                                    const double *running_var /* [C] */, int batch, int channels,
                                    int spatial);
 /* Gradient of the training forward, through the batch statistics. */
+/* eval mode: din = dout·γ/sqrt(rv+eps), dγ = Σ dout·(x − rm)/sqrt(rv+eps), dβ = Σ dout */
+void oracle_batchnorm_backward_eval(double *din /* [N,C,P] */, double *dgamma /* [C] */,
+                                    double *dbeta /* [C] */, const double *dout /* [N,C,P] */,
+                                    const double *in /* [N,C,P] */, const double *gamma /* [C] */,
+                                    const double *running_mean /* [C] */,
+                                    const double *running_var /* [C] */, int batch, int channels,
+                                    int spatial);
 void oracle_batchnorm_backward(double *din /* [N,C,P] */, double *dgamma /* [C] */,
                                double *dbeta /* [C] */, const double *dout /* [N,C,P] */,
                                const double *in /* [N,C,P] */, const double *gamma /* [C] */,

@@ -423,8 +423,33 @@ static int check_batchnorm_case(const fb_backend *backend, const bn_case *c)
     backend->batchnorm_backward(d_din, d_dgamma, d_dbeta, d_dout, d_in, d_gamma, d_saved_mean,
                                 d_saved_invstd, c->batch, c->channels, c->spatial);
 
+    /* eval-mode backward with the original running statistics */
+    double *want_din_eval = host_doubles(&s, count);   /* [N,C,P] */
+    double *want_dgamma_eval = host_doubles(&s, channels); /* [C] */
+    double *want_dbeta_eval = host_doubles(&s, channels);  /* [C] */
+    oracle_batchnorm_backward_eval(want_din_eval, want_dgamma_eval, want_dbeta_eval,
+                                   host_widen(&s, dout, count), in64, gamma64,
+                                   host_widen(&s, running_mean, channels),
+                                   host_widen(&s, running_var, channels), c->batch, c->channels,
+                                   c->spatial);
+    float *d_din_eval = device_nan(&s, count);       /* [N,C,P] */
+    float *d_dgamma_eval = device_nan(&s, channels); /* [C] */
+    float *d_dbeta_eval = device_nan(&s, channels);  /* [C] */
+    backend->batchnorm_backward_eval(d_din_eval, d_dgamma_eval, d_dbeta_eval, d_dout, d_in, d_gamma,
+                                     device_floats(&s, running_mean, channels),
+                                     device_floats(&s, running_var, channels), c->batch,
+                                     c->channels, c->spatial);
+
     const char *b = backend->name;
     int failures = 0;
+    failures += differs_from_oracle(label("bn eval bwd din %s %s", b, c->name),
+                                    host_download(&s, d_din_eval, count), want_din_eval, count);
+    failures += differs_from_oracle(label("bn eval bwd dgamma %s %s", b, c->name),
+                                    host_download(&s, d_dgamma_eval, channels), want_dgamma_eval,
+                                    channels);
+    failures += differs_from_oracle(label("bn eval bwd dbeta %s %s", b, c->name),
+                                    host_download(&s, d_dbeta_eval, channels), want_dbeta_eval,
+                                    channels);
     failures += differs_from_oracle(label("bn eval fwd %s %s", b, c->name),
                                     host_download(&s, d_eval, count), want_eval, count);
     failures += differs_from_oracle(label("bn train fwd %s %s", b, c->name),
@@ -1312,9 +1337,9 @@ static int missing_entry_reported(const fb_backend *incomplete, const char *entr
         failures += !missing_entry_reported(&incomplete, #entry);    \
     } while (0)
 
-/* The name plus 24 operations; if this fails, an op was added to the table:
+/* The name plus 25 operations; if this fails, an op was added to the table:
  * list it below and give it an oracle and tests. */
-#define TABLE_ENTRIES 24
+#define TABLE_ENTRIES 25
 
 /* zero clears exactly the bytes it is given, on both backends. */
 static void check_zero(const fb_backend *backend)
@@ -1354,6 +1379,7 @@ static void test_backend_check(void **state)
     EXPECT_MISSING_NAMED(batchnorm_forward_train);
     EXPECT_MISSING_NAMED(batchnorm_forward_eval);
     EXPECT_MISSING_NAMED(batchnorm_backward);
+    EXPECT_MISSING_NAMED(batchnorm_backward_eval);
     EXPECT_MISSING_NAMED(relu_forward);
     EXPECT_MISSING_NAMED(relu_backward);
     EXPECT_MISSING_NAMED(add);

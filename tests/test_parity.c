@@ -215,6 +215,12 @@ static void resnet_parity(const char *file_name, const fb_backend *backend, doub
     snprintf(label, sizeof label, "%s sgd3.eval_logits", backend->name);
     ok &= compare_f32(label, logits, ref_tensor(&ref, "sgd3.eval_logits", (size_t)n * classes),
                       (size_t)n * classes, TOL_PARITY_LOGITS).ok;
+    /* the eval-mode input gradient (BatchNorm with running statistics) */
+    fb_model_loss(m, ref.labels, n);
+    fb_model_backward(m, NULL, 1);
+    snprintf(label, sizeof label, "%s sgd3.eval_input_grad", backend->name);
+    ok &= compare_f32(label, fb_model_input_grad(m),
+                      ref_tensor(&ref, "sgd3.eval_input_grad", input_count), input_count, grad_tol).ok;
     close_reference(&ref);
     assert_true(ok);
 }

@@ -74,6 +74,14 @@ typedef struct fb_backend {
                                const float *in, const float *gamma, const float *save_mean,
                                const float *save_invstd, int batch, int channels, int spatial);
 
+    /* the backward of batchnorm_forward_eval (a per-channel affine map):
+     * din = dout·γ/sqrt(running_var+eps), dγ = Σ dout·x̂, dβ = Σ dout with
+     * x̂ = (x − running_mean)/sqrt(running_var+eps). Input gradients of a
+     * trained model in eval mode (gradient spectra) need it. */
+    void (*batchnorm_backward_eval)(float *din, float *dgamma, float *dbeta, const float *dout,
+                                    const float *in, const float *gamma, const float *running_mean,
+                                    const float *running_var, int batch, int channels, int spatial);
+
     /* elementwise; out may alias in */
     void (*relu_forward)(float *out, const float *in, size_t count);
     /* din = dout where out > 0 else 0; din may alias dout */

@@ -77,7 +77,9 @@ float *fb_model_forward(fb_model *model, const float *images, int n, int trainin
  * (device int32), returned to the host; keeps probabilities for backward. */
 float fb_model_loss(fb_model *model, const int32_t *labels, int n);
 
-/* Backward of the last forward. doutput = NULL uses the cross-entropy from
+/* Backward of the last forward (train or eval mode: after an eval forward
+ * BatchNorm is the fixed affine map of its running statistics, which is what
+ * input-gradient analyses of a trained model need). doutput = NULL uses the cross-entropy from
  * fb_model_loss (ResNets); else doutput has the forward output's shape.
  * Parameter gradients are OVERWRITTEN (PyTorch after zero_grad()). With
  * want_input_grad, also ∂L/∂images (through the normaliser's clamp). */

@@ -37,6 +37,7 @@ order, <p> = every named_parameters() key in order, <bn> = every BN buffer):
                         zero_grad, backward, step
   sgd3.losses           F32 [3]     the loss at each of the 3 steps (before its update)
   sgd3.eval_logits      F32 [8,10]  model.eval() logits after the 3 steps
+  sgd3.eval_input_grad  F32 [8,3,32,32]  d mean CE / d x in eval mode after the 3 steps
 
 Toy-kernel file: init.<sd>, input [2,3,32,32], output [2,3,32,32],
 loss [] = (output**2).mean(), grad.<p>, input_grad [2,3,32,32].
@@ -201,6 +202,11 @@ def resnet_file(arch, width, x, y, path):
     model64.eval()
     with torch.no_grad():
         out["sgd3.eval_logits"] = f32(model64(normalize64(x64)))
+    # eval-mode input gradient (what gradient spectra use): BN is the affine
+    # map of its running statistics
+    xg = x64.clone().requires_grad_(True)
+    F.cross_entropy(model64(normalize64(xg)), y).backward()
+    out["sgd3.eval_input_grad"] = f32(xg.grad)
 
     st.save(path, out, metadata(
         arch=arch, width=width, num_classes=10, in_channels=3, init_seed=seed,

@@ -57,6 +57,7 @@ fb_status fb_backend_check(const fb_backend *b)
         {"batchnorm_forward_train", (const void *)b->batchnorm_forward_train},
         {"batchnorm_forward_eval", (const void *)b->batchnorm_forward_eval},
         {"batchnorm_backward", (const void *)b->batchnorm_backward},
+        {"batchnorm_backward_eval", (const void *)b->batchnorm_backward_eval},
         {"relu_forward", (const void *)b->relu_forward},
         {"relu_backward", (const void *)b->relu_backward}, {"add", (const void *)b->add},
         {"avgpool_forward", (const void *)b->avgpool_forward},

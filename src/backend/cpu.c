@@ -309,6 +309,17 @@ static void cpu_batchnorm_backward(float *din, float *dgamma, float *dbeta, cons
                             channels, spatial, c);
 }
 
+static void cpu_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta,
+                                        const float *dout, const float *in, const float *gamma,
+                                        const float *running_mean, const float *running_var,
+                                        int batch, int channels, int spatial)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++)
+        bn_backward_eval_channel(din, dgamma, dbeta, dout, in, gamma, running_mean, running_var,
+                                 batch, channels, spatial, c);
+}
+
 static void cpu_relu_forward(float *out, const float *in, size_t count)
 {
 #pragma omp parallel for simd schedule(static)
@@ -437,6 +448,7 @@ const fb_backend fb_backend_cpu = {
     .batchnorm_forward_train = cpu_batchnorm_forward_train,
     .batchnorm_forward_eval = cpu_batchnorm_forward_eval,
     .batchnorm_backward = cpu_batchnorm_backward,
+    .batchnorm_backward_eval = cpu_batchnorm_backward_eval,
     .relu_forward = cpu_relu_forward,
     .relu_backward = cpu_relu_backward,
     .add = cpu_add,

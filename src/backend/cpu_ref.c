@@ -167,6 +167,16 @@ static void ref_batchnorm_backward(float *din, float *dgamma, float *dbeta, cons
                             channels, spatial, c);
 }
 
+static void ref_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta,
+                                        const float *dout, const float *in, const float *gamma,
+                                        const float *running_mean, const float *running_var,
+                                        int batch, int channels, int spatial)
+{
+    for (int c = 0; c < channels; c++)
+        bn_backward_eval_channel(din, dgamma, dbeta, dout, in, gamma, running_mean, running_var,
+                                 batch, channels, spatial, c);
+}
+
 static void ref_relu_forward(float *out, const float *in, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -281,6 +291,7 @@ const fb_backend fb_backend_cpu_ref = {
     .batchnorm_forward_train = ref_batchnorm_forward_train,
     .batchnorm_forward_eval = ref_batchnorm_forward_eval,
     .batchnorm_backward = ref_batchnorm_backward,
+    .batchnorm_backward_eval = ref_batchnorm_backward_eval,
     .relu_forward = ref_relu_forward,
     .relu_backward = ref_relu_backward,
     .add = ref_add,

@@ -105,6 +105,25 @@ static inline void bn_backward_channel(float *din, float *dgamma, float *dbeta,
     dbeta[c] = (float)sum_dy;
 }
 
+/* Eval-mode backward of channel c: the running statistics are constants. */
+static inline void bn_backward_eval_channel(float *din, float *dgamma, float *dbeta,
+                                            const float *dout, const float *in, const float *gamma,
+                                            const float *running_mean, const float *running_var,
+                                            int batch, int channels, int spatial, int c)
+{
+    double invstd = 1.0 / sqrt((double)running_var[c] + FB_BN_EPS), sum_dy = 0.0, sum_dy_xhat = 0.0;
+    float scale = (float)(gamma[c] * invstd);
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < spatial; p++) {
+            size_t i = nchw_index(n, c, p, channels, spatial);
+            sum_dy += dout[i];
+            sum_dy_xhat += dout[i] * ((in[i] - (double)running_mean[c]) * invstd);
+            din[i] = dout[i] * scale;
+        }
+    dgamma[c] = (float)sum_dy_xhat;
+    dbeta[c] = (float)sum_dy;
+}
+
 /* One plane of average pooling with kernel = stride = k. */
 static inline void avgpool_plane(float *out /* [H/k,W/k] */, const float *in /* [H,W] */,
                                  int h, int w, int k)

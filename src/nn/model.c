@@ -160,10 +160,15 @@ void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, f
     if (relu) /* undoes: relu_forward(out, out) */
         be->relu_backward(dout, dout, unit->out, conv_unit_out_floats(unit, n));
     const float *dconv = dout;
-    if (unit->gamma) { /* undoes: batchnorm_forward_train(out, conv_out) */
+    if (unit->gamma && m->training) { /* undoes: batchnorm_forward_train(out, conv_out) */
         be->batchnorm_backward(scratch, unit->gamma->grad, unit->beta->grad, dout, unit->conv_out,
                                unit->gamma->value, unit->save_mean, unit->save_invstd, n,
                                g.out_channels, spatial);
+        dconv = scratch;
+    } else if (unit->gamma) { /* undoes: batchnorm_forward_eval(out, conv_out) */
+        be->batchnorm_backward_eval(scratch, unit->gamma->grad, unit->beta->grad, dout,
+                                    unit->conv_out, unit->gamma->value, unit->running_mean->value,
+                                    unit->running_var->value, n, g.out_channels, spatial);
         dconv = scratch;
     }
     /* undoes: conv2d_forward(conv_out, in) */
