@@ -206,6 +206,29 @@ void fb_minmax_planes(float *data, size_t planes, size_t plane_size);
 /* max |x_low + x_high − x| over n values (the C1 invariant X_l + X_h = x). */
 double fb_check_low_high_sum(const float *x, const float *x_low, const float *x_high, size_t n);
 
+/* ---- gradient spectra (PAPER.md E2, grad.py) ----------------------------- */
+
+/* Per image of input gradients grads[n, C, H, W]: sum over channels →
+ * fft2 → fftshift → |F| (not log, not squared) → azimuthal average with
+ * `bins` → min-max to [0,1] → profiles[n, bins->bands]. */
+fb_status fb_gradient_profiles(float *profiles, const float *grads, int n, int channels, int h,
+                               int w, const fb_radial_bins *bins);
+
+/* Mean and (population) standard deviation over n profiles of `bands`
+ * values, summed in double in image order: mean[bands], std[bands]. */
+void fb_profile_mean_std(float *mean, float *std, const float *profiles, int n, int bands);
+
+/* The gradient spectrum of a model on the first n images of data: eval mode
+ * (BatchNorm running statistics), gradient of the mean cross-entropy of the
+ * true labels w.r.t. the input pixels in [0,1], in batches of `batch`, then
+ * fb_gradient_profiles and fb_profile_mean_std → mean[bands], std[bands].
+ * Parameter gradients of the model are overwritten. */
+struct fb_model;
+struct fb_dataset;
+fb_status fb_model_gradient_spectrum(struct fb_model *model, const struct fb_dataset *data, int n,
+                                     int batch, const fb_radial_bins *bins, float *mean,
+                                     float *std);
+
 /* ---- whole datasets (filter and test --freq) ---------------------------- */
 
 typedef enum fb_freq {
@@ -221,7 +244,6 @@ const char *fb_freq_name(fb_freq freq);
  * channel with the C1 mask of `freq` and normalised by `norm`:
  * *out = malloc'd float [count, C, H, W]. imag_ratio (may be NULL) gets the
  * largest imaginary residual of the inverse FFTs. */
-struct fb_dataset;
 fb_status fb_filter_dataset(const struct fb_dataset *data, fb_freq freq, double r, double r2,
                             fb_norm norm, float **out, float *imag_ratio);
 

@@ -7,5 +7,6 @@ int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_gradspec(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"test", cmd_test, "top-1/top-5, loss, per-class accuracy, confusion matrix (test.py)"},
     {"filter", cmd_filter, "write low/high/band-pass filtered copies of a dataset split"},
     {"sweep", cmd_sweep, "accuracy and feature discrimination on low/high-pass test sets (Fig. 3)"},
+    {"gradspec", cmd_gradspec, "gradient-spectrum evolution over a run's checkpoints (grad.py)"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 

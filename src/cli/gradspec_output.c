@@ -1,0 +1,103 @@
+/* gradspec_output.c — storing gradient-spectrum rows (see gradspec_output.h). */
+#include "gradspec_output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "freqbias/npy.h"
+
+fb_status gradspec_rows_init(gradspec_rows *rows, int capacity, int bands,
+                             fb_radial_convention convention)
+{
+    memset(rows, 0, sizeof *rows);
+    rows->capacity = capacity;
+    rows->bands = bands;
+    rows->convention = convention;
+    rows->mean = calloc((size_t)capacity * bands, sizeof(float));
+    rows->std = calloc((size_t)capacity * bands, sizeof(float));
+    rows->label = calloc((size_t)capacity, sizeof *rows->label);
+    if (!rows->mean || !rows->std || !rows->label) {
+        gradspec_rows_free(rows);
+        return fb_error(FB_ERR_NOMEM, "gradspec: out of memory for %d rows", capacity);
+    }
+    return FB_OK;
+}
+
+void gradspec_rows_label(gradspec_rows *rows, int row, const char *label)
+{
+    snprintf(rows->label[row], sizeof rows->label[row], "%s", label);
+}
+
+fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir)
+{
+    char path[1100];
+    int64_t shape[2] = {rows->count, rows->bands};
+    snprintf(path, sizeof path, "%s/gradspec_mean.npy", dir);
+    FB_TRY(fb_npy_write(path, FB_NPY_F32, 2, shape, rows->mean));
+    snprintf(path, sizeof path, "%s/gradspec_std.npy", dir);
+    FB_TRY(fb_npy_write(path, FB_NPY_F32, 2, shape, rows->std));
+    size_t size = 256 + (size_t)rows->count * (300 + (size_t)rows->bands * 32);
+    char *csv = malloc(size);
+    if (!csv)
+        return fb_error(FB_ERR_NOMEM, "gradspec.csv: out of memory");
+    size_t used = (size_t)snprintf(csv, size, "row,source,convention");
+    for (int b = 0; b < rows->bands; b++)
+        used += (size_t)snprintf(csv + used, size - used, ",mean_%d", b);
+    for (int b = 0; b < rows->bands; b++)
+        used += (size_t)snprintf(csv + used, size - used, ",std_%d", b);
+    used += (size_t)snprintf(csv + used, size - used, "\n");
+    for (int r = 0; r < rows->count; r++) {
+        used += (size_t)snprintf(csv + used, size - used, "%d,\"%s\",%s", r, rows->label[r],
+                                 fb_radial_convention_name(rows->convention));
+        for (int b = 0; b < rows->bands; b++)
+            used += (size_t)snprintf(csv + used, size - used, ",%.6f", rows->mean[(size_t)r * rows->bands + b]);
+        for (int b = 0; b < rows->bands; b++)
+            used += (size_t)snprintf(csv + used, size - used, ",%.6f", rows->std[(size_t)r * rows->bands + b]);
+        used += (size_t)snprintf(csv + used, size - used, "\n");
+    }
+    snprintf(path, sizeof path, "%s/gradspec.csv", dir);
+    fb_status status = cli_write_text(path, csv);
+    free(csv);
+    return status;
+}
+
+fb_status gradspec_rows_restore(gradspec_rows *rows, const char *dir, int keep)
+{
+    char path[1100];
+    fb_npy_array mean, std;
+    rows->count = 0;
+    snprintf(path, sizeof path, "%s/gradspec_mean.npy", dir);
+    if (fb_npy_read(path, &mean) != FB_OK)
+        return FB_OK;
+    snprintf(path, sizeof path, "%s/gradspec_std.npy", dir);
+    if (fb_npy_read(path, &std) != FB_OK) {
+        fb_npy_free(&mean);
+        return FB_OK;
+    }
+    fb_status status = FB_OK;
+    if (mean.dtype != FB_NPY_F32 || std.dtype != FB_NPY_F32 || mean.ndim != 2 || std.ndim != 2 ||
+        mean.shape[1] != rows->bands || std.shape[0] != mean.shape[0] || std.shape[1] != rows->bands) {
+        status = fb_error(FB_ERR_FORMAT, "%s: gradspec files do not match %d bands", dir, rows->bands);
+    } else {
+        int count = (int)mean.shape[0] < keep ? (int)mean.shape[0] : keep;
+        count = count < rows->capacity ? count : rows->capacity;
+        memcpy(rows->mean, mean.data, (size_t)count * rows->bands * sizeof(float));
+        memcpy(rows->std, std.data, (size_t)count * rows->bands * sizeof(float));
+        for (int r = 0; r < count; r++)
+            snprintf(rows->label[r], sizeof rows->label[r], r == 0 ? "before training" : "epoch %d", r - 1);
+        rows->count = count;
+    }
+    fb_npy_free(&mean);
+    fb_npy_free(&std);
+    return status;
+}
+
+void gradspec_rows_free(gradspec_rows *rows)
+{
+    free(rows->mean);
+    free(rows->std);
+    free(rows->label);
+    memset(rows, 0, sizeof *rows);
+}
