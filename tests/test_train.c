@@ -328,6 +328,29 @@ static void test_determinism_and_resume(void **state)
     assert_true(ok);
 }
 
+/* ---- online gradient spectrum: no effect on training, resumable ---- */
+
+static void test_online_gradspec(void **state)
+{
+    (void)state;
+    char log[800];
+    snprintf(log, sizeof log, "%s", in_work("gradspec.log"));
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "2", "--gradspec", "32", "--out", in_work("g")), 0);
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "1", "--gradspec", "32", "--out", in_work("h")), 0);
+    assert_int_equal(RUN(log, "train", "--resume", in_work("h"), "--epochs", "2"), 0);
+    int ok = same_file("--gradspec leaves training unchanged: last.safetensors", in_work("a/last.safetensors"),
+                       in_work("g/last.safetensors"));
+    ok &= same_file("--gradspec across stop + resume: gradspec_mean.npy", in_work("g/gradspec_mean.npy"),
+                    in_work("h/gradspec_mean.npy"));
+    fb_npy_array mean;
+    assert_int_equal(fb_npy_read(in_work("g/gradspec_mean.npy"), &mean), FB_OK);
+    printf("[gradspec] %lld rows (before training + 2 epochs) x %lld bands\n", (long long)mean.shape[0],
+           (long long)mean.shape[1]);
+    ok &= mean.shape[0] == 3 && mean.shape[1] == 20;
+    fb_npy_free(&mean);
+    assert_true(ok);
+}
+
 /* ---- PyTorch parity of one epoch ---- */
 
 static void test_pytorch_epoch(void **state)
@@ -560,6 +583,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_real_fixtures),
         cmocka_unit_test(test_loader_twin),
         cmocka_unit_test(test_determinism_and_resume),
+        cmocka_unit_test(test_online_gradspec),
         cmocka_unit_test(test_pytorch_epoch),
         cmocka_unit_test(test_test_command_and_failures),
         cmocka_unit_test(test_filter_command),

@@ -158,8 +158,8 @@ fb_status fb_plot_heatmap(const char *path, const float *values /*[rows, cols]*/
                           int cols, const fb_heatmap_labels *labels);
 
 /* A grid of n images [n, channels, h, w] with values in [0, 1] (clamped),
- * channels 1 (grey) or 3 (RGB), columns per row, each pixel drawn
- * scale × scale, an optional caption under each tile and a title. */
+ * channels 1 (grey) or 3 (RGB), columns tiles per row (≤ 0: about square),
+ * each pixel drawn scale × scale, an optional caption under each tile and a title. */
 fb_status fb_render_image_grid(fb_canvas *canvas, const float *images /*[n, C, h, w]*/, int n,
                                int channels, int h, int w, int columns, int scale,
                                const char *const *captions /*[n] or NULL*/, const char *title,

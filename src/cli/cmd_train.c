@@ -26,7 +26,9 @@
 #include "freqbias/loader.h"
 #include "freqbias/runtime.h"
 #include "freqbias/safetensors.h"
+#include "freqbias/spectrum.h"
 #include "freqbias/version.h"
+#include "gradspec_output.h"
 #include "train_options.h"
 
 #define LOG_HEADER "epoch,lr,train_loss,train_acc,test_loss,test_acc,img_per_s,seconds\n"
@@ -39,7 +41,9 @@ static void usage(FILE *out)
             "  recipe    --epochs 200 --batch 128 --lr 0.1 --momentum 0.9 --wd 5e-4\n"
             "            --lr-step 50 --lr-gamma 0.1 | --lr-milestones 60,120,180\n"
             "  data      --train-data FILE|DIR --test-data FILE|DIR --subset N --no-augment --no-shuffle\n"
-            "  run       --seed S (0) --threads T --backend cpu|cpu-ref --resume DIR\n");
+            "  run       --seed S (0) --threads T --backend cpu|cpu-ref --resume DIR\n"
+            "  analysis  --gradspec N: gradient spectrum of the first N test images before training\n"
+            "            and after every epoch (gradspec_mean.npy, gradspec_std.npy, gradspec.csv)\n");
 }
 
 typedef struct run {
@@ -50,6 +54,8 @@ typedef struct run {
     int next_epoch, best_epoch;
     double best_top1;
     char *log;             /* log.csv text so far */
+    gradspec_rows gradspec; /* online gradient spectrum, one row per epoch + 1 */
+    fb_radial_bins bins;
     double seconds;        /* training wall time so far */
     int argc;
     char **argv;
@@ -85,7 +91,8 @@ static fb_status parse(int argc, char **argv, train_options *o, char *resume, in
         {"subset", required_argument, 0, 'n'},      {"no-augment", no_argument, 0, 'A'},
         {"no-shuffle", no_argument, 0, 'F'},        {"init", required_argument, 0, 'i'},
         {"resume", required_argument, 0, 'r'},      {"train-data", required_argument, 0, 'T'},
-        {"test-data", required_argument, 0, 'E'},   {"help", no_argument, 0, 'h'},
+        {"test-data", required_argument, 0, 'E'},   {"gradspec", required_argument, 0, 'G'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int opt, index = 0;
     optind = 1;
@@ -118,6 +125,7 @@ static fb_status parse(int argc, char **argv, train_options *o, char *resume, in
         case 'r': snprintf(resume, 512, "%s", optarg); break;
         case 'T': snprintf(o->train_data, sizeof o->train_data, "%s", optarg); break;
         case 'E': snprintf(o->test_data, sizeof o->test_data, "%s", optarg); break;
+        case 'G': o->gradspec = (int)strtol(optarg, &end, 10); break;
         case 'h': usage(stdout); exit(0);
         default: return fb_error(FB_ERR_USAGE, "unknown option (see freqbias train --help)");
         }
@@ -126,7 +134,7 @@ static fb_status parse(int argc, char **argv, train_options *o, char *resume, in
     }
     if (optind < argc)
         return fb_error(FB_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
-    if (o->width < 1 || o->epochs < 1 || o->batch < 1 || o->subset < 0 || o->lr <= 0 ||
+    if (o->width < 1 || o->epochs < 1 || o->batch < 1 || o->subset < 0 || o->lr <= 0 || o->gradspec < 0 ||
         o->momentum < 0 || o->weight_decay < 0 || o->lr_gamma <= 0 || o->lr_step < 0)
         return fb_error(FB_ERR_USAGE, "width, epochs and batch must be >= 1; lr and lr-gamma > 0; "
                                       "momentum, wd, subset, lr-step >= 0");
@@ -285,6 +293,22 @@ static fb_status append_log(run *r, const char *row)
     return FB_OK;
 }
 
+/* Row `row` of the online gradient spectrum (0 = before training, e + 1 =
+ * after epoch e), then all rows so far to disk. */
+static fb_status record_gradspec(run *r, int row)
+{
+    if (!r->o.gradspec)
+        return FB_OK;
+    char label[64];
+    FB_TRY(fb_model_gradient_spectrum(r->model, &r->test, r->o.gradspec, r->o.batch, &r->bins,
+                                      r->gradspec.mean + (size_t)row * r->bins.bands,
+                                      r->gradspec.std + (size_t)row * r->bins.bands));
+    snprintf(label, sizeof label, row == 0 ? "before training" : "epoch %d", row - 1);
+    gradspec_rows_label(&r->gradspec, row, label);
+    r->gradspec.count = row + 1;
+    return gradspec_rows_write(&r->gradspec, r->o.out);
+}
+
 static fb_status train_epochs(run *r)
 {
     const train_options *o = &r->o;
@@ -302,6 +326,8 @@ static fb_status train_epochs(run *r)
                                       o->augment);
     if (status == FB_OK && (!host_images || !images || !host_logits || !labels))
         status = fb_error(FB_ERR_NOMEM, "train: out of memory for batch buffers");
+    if (status == FB_OK && r->next_epoch == 0)
+        status = record_gradspec(r, 0);
     for (int epoch = r->next_epoch; status == FB_OK && epoch < o->epochs; epoch++) {
         double lr = train_lr_at(o, epoch), start = cli_now(), loss_sum = 0.0;
         long correct = 0, seen = 0;
@@ -368,7 +394,9 @@ static fb_status train_epochs(run *r)
         fflush(stdout);
         fb_eval_result_free(&eval);
         r->next_epoch = epoch + 1;
-        status = append_log(r, row);
+        status = record_gradspec(r, epoch + 1);
+        if (status == FB_OK)
+            status = append_log(r, row);
         if (status == FB_OK)
             status = save_epoch(r, epoch, improved);
     }
@@ -435,6 +463,13 @@ int cmd_train(int argc, char **argv)
         if (status == FB_OK)
             fb_st_free(&state);
     }
+    if (status == FB_OK && r.o.gradspec) {
+        status = fb_radial_init(&r.bins, r.test.height, r.test.width, FB_RADIAL_FREQBIAS);
+        if (status == FB_OK)
+            status = gradspec_rows_init(&r.gradspec, r.o.epochs + 1, r.bins.bands, FB_RADIAL_FREQBIAS);
+        if (status == FB_OK && resume[0])
+            status = gradspec_rows_restore(&r.gradspec, r.o.out, r.next_epoch + 1);
+    }
     if (status == FB_OK) {
         r.log = restore_log(r.o.out, resume[0] ? r.next_epoch : 0);
         if (!r.log)
@@ -457,6 +492,8 @@ int cmd_train(int argc, char **argv)
         printf("outputs in %s: last.safetensors, best.safetensors (epoch %d, test top-1 %.4f), "
                "log.csv, run.json\n", r.o.out, r.best_epoch, r.best_top1);
     free(r.log);
+    gradspec_rows_free(&r.gradspec);
+    fb_radial_free(&r.bins);
     fb_model_free(r.model);
     fb_dataset_free(&r.train);
     fb_dataset_free(&r.test);

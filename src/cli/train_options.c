@@ -55,6 +55,7 @@ int train_options_to_pairs(const train_options *o, const char **keys, char value
     PAIR("subset", "%d", o->subset);
     PAIR("augment", "%d", o->augment);
     PAIR("shuffle", "%d", o->shuffle);
+    PAIR("gradspec", "%d", o->gradspec);
     PAIR("lr", "%.17g", o->lr);
     PAIR("momentum", "%.17g", o->momentum);
     PAIR("weight_decay", "%.17g", o->weight_decay);
@@ -89,6 +90,7 @@ void train_options_from_pairs(train_options *o, const char *(*lookup)(const void
     INT("subset", subset);
     INT("augment", augment);
     INT("shuffle", shuffle);
+    INT("gradspec", gradspec);
     REAL("lr", lr);
     REAL("momentum", momentum);
     REAL("weight_decay", weight_decay);

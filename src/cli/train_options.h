@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 #define TRAIN_MAX_MILESTONES 16
-#define TRAIN_OPTION_KEYS 20
+#define TRAIN_OPTION_KEYS 21
 
 typedef struct train_options {
     char data[512], dataset[32], train_data[512], test_data[512], out[512], init[512];
     char arch[16], backend[16];
     int width, epochs, batch, subset, augment, shuffle, threads;
+    int gradspec;          /* test images for the online gradient spectrum (0 = off) */
     double lr, momentum, weight_decay, lr_gamma;
     int lr_step;
     int milestones[TRAIN_MAX_MILESTONES], milestone_count;

@@ -193,6 +193,13 @@ static void text_centered(fb_canvas *c, int cx, int y, const char *text, int sca
         fb_canvas_text(c, cx - fb_text_width(text, scale) / 2, y, text, scale, color);
 }
 
+/* The title: centred, drawn twice one pixel apart to look bold. */
+static void title_text(fb_canvas *c, int cx, int y, const char *text)
+{
+    text_centered(c, cx, y, text, TITLE_SCALE, BLACK);
+    text_centered(c, cx + 1, y, text, TITLE_SCALE, BLACK);
+}
+
 static void outline(fb_canvas *c, int x, int y, int w, int h, fb_rgb color)
 {
     fb_canvas_rect(c, x, y, w, 1, color);
@@ -230,14 +237,14 @@ static int bottom_margin(const char *x_label)
     return m;
 }
 
-/* Title, axis titles and the y tick labels shared by both chart kinds.
- * y_pixel[i] is the pixel row of y tick i. */
+/* Title above the plot, x-axis title below it, y-axis title (rotated) at
+ * the left edge: the text both chart kinds share. */
 static fb_status draw_surroundings(fb_canvas *c, const fb_plot_frame *f, const char *title,
                                    const char *x_label, const char *y_label)
 {
     int th = fb_text_height(LABEL_SCALE);
     if (has_text(title))
-        text_centered(c, (f->x0 + f->x1) / 2, PAD, title, TITLE_SCALE, BLACK);
+        title_text(c, (f->x0 + f->x1) / 2, PAD, title);
     if (has_text(x_label))
         text_centered(c, (f->x0 + f->x1) / 2, c->height - PAD - th, x_label, LABEL_SCALE, BLACK);
     if (has_text(y_label)) {
@@ -715,7 +722,7 @@ fb_status fb_render_image_grid(fb_canvas *canvas, const float *images /*[n, C, h
     FB_TRY(fb_canvas_create(canvas, width, height));
 
     if (has_text(title))
-        text_centered(canvas, width / 2, PAD, title, TITLE_SCALE, BLACK);
+        title_text(canvas, width / 2, PAD, title);
     size_t plane = (size_t)h * (size_t)w;
     for (int k = 0; k < n; k++) {
         int tx = f.x0 + (k % columns) * f.pitch_x, ty = f.y0 + (k / columns) * f.pitch_y;
