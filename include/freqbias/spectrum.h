@@ -229,6 +229,32 @@ fb_status fb_model_gradient_spectrum(struct fb_model *model, const struct fb_dat
                                      int batch, const fb_radial_bins *bins, float *mean,
                                      float *std);
 
+/* ---- HARS (PAPER.md E4) -------------------------------------------------- */
+
+/* A pairing: donor[i] is the image whose low frequencies image i receives.
+ * It is a permutation (every low part used exactly once) with
+ * labels[donor[i]] != labels[i]. Built from the counter RNG (seed, PAIRING):
+ * a random permutation, then every same-class pair is repaired by swapping
+ * donors with a randomly scanned partner that keeps both valid; each repair
+ * scans at most n partners, so the algorithm always terminates. Fails with
+ * FB_ERR_USAGE when one class holds more than half of the images (no valid
+ * pairing exists) or, should a repair find no partner, says so. */
+fb_status fb_hars_pairing(int *donor, const int32_t *labels, int n, uint64_t seed);
+
+/* One HARS image before normalisation, per channel of x [C, H, W] and donor
+ * [C, H, W] (0–255 floats): out = real(ifft2(high·F(x) + low·F(donor)))
+ * with the C1 masks low (d < r) and high = 1 − low (shifted layout, [H, W]).
+ * Because the transform is linear this is filter(x, high) + filter(donor, low). */
+fb_status fb_hars_mix(float *out, const float *x, const float *donor, int channels, int h, int w,
+                      const float *low_mask, const float *high_mask);
+
+/* The whole set: images of data mixed with their donors at radius r, then per
+ * image and channel min-max, ×255 and truncated to uint8 (as the seed's
+ * generate_freq_dataset.py); labels stay those of the high-frequency image.
+ * *out gets a dataset the caller frees with fb_dataset_free. */
+fb_status fb_hars_build(struct fb_dataset *out, const struct fb_dataset *data, const int *donor,
+                        double r);
+
 /* ---- whole datasets (filter and test --freq) ---------------------------- */
 
 typedef enum fb_freq {

@@ -8,5 +8,6 @@ int cmd_test(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_gradspec(int argc, char **argv);
+int cmd_hars(int argc, char **argv);
 
 #endif
