@@ -383,10 +383,35 @@ static void test_png_files(void **state)
     free(dir);
 }
 
+/* A single glyph made of many quads ("8": 12 quads) is drawn whole: the
+ * quad buffer once held too few, and a lone "8" came out as a "3". */
+static int ink(const char *text)
+{
+    fb_canvas c;
+    assert_int_equal(fb_canvas_create(&c, 40, 40), FB_OK);
+    fb_canvas_fill(&c, (fb_rgb){255, 255, 255});
+    fb_canvas_text(&c, 2, 2, text, 2, (fb_rgb){0, 0, 0});
+    int count = 0;
+    for (int y = 0; y < 40; y++)
+        for (int x = 0; x < 40; x++)
+            count += fb_canvas_get(&c, x, y).r == 0;
+    fb_canvas_free(&c);
+    return count;
+}
+
+static void test_lone_glyph_complete(void **state)
+{
+    (void)state;
+    int eight = ink("8"), three = ink("3");
+    printf("[glyph] ink of a lone '8' %d px, of '3' %d px\n", eight, three);
+    assert_true(eight > three);
+}
+
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lone_glyph_complete),
         cmocka_unit_test(test_colormaps),     cmocka_unit_test(test_nice_ticks),
         cmocka_unit_test(test_text),          cmocka_unit_test(test_lines_and_rects),
         cmocka_unit_test(test_heatmap_cells), cmocka_unit_test(test_line_markers),

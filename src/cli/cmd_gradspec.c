@@ -147,10 +147,10 @@ int cmd_gradspec(int argc, char **argv)
         }
     }
     if (status == FB_OK)
-        status = gradspec_rows_write(&rows, out);
+        status = gradspec_rows_write(&rows, out, "checkpoint (epoch order)", 0.0);
     if (status == FB_OK)
         printf("wrote %s/gradspec_mean.npy, gradspec_std.npy (%d checkpoints × %d bands, %s convention), "
-               "gradspec.csv\n", out, rows.count, bins.bands, fb_radial_convention_name(convention));
+               "gradspec.csv, gradspec.png\n", out, rows.count, bins.bands, fb_radial_convention_name(convention));
     int code = status == FB_OK ? 0 : cli_fail("gradspec", status);
     gradspec_rows_free(&rows);
     fb_radial_free(&bins);

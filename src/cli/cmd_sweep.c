@@ -6,8 +6,9 @@
  * accuracy, and the inter-class variance, intra-class variance and their
  * ratio of the penultimate features (post-avg-pool vector; PAPER.md E1).
  * Writes DIR/sweep.csv and DIR/sweep.json and prints the Pearson correlation
- * between accuracy and inter-class variance across the sets. (The PNG
- * figures come with the plotting module of a later change.)
+ * between accuracy and inter-class variance across the sets, and draws
+ * sweep_accuracy.png (top-1 vs r, low and high, clean as a dashed line) and
+ * sweep_interclass.png (inter-class variance vs r).
  */
 #include <getopt.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "commands.h"
 #include "freqbias/checkpoint.h"
 #include "freqbias/evaluate.h"
+#include "freqbias/plot.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
 
@@ -94,6 +96,39 @@ static fb_status write_outputs(const char *dir, const sweep_row *rows, int count
     free(csv);
     free(json);
     return status;
+}
+
+/* One figure: `value` of the low and high rows against r, clean as a line. */
+static fb_status plot_metric(const char *path, const sweep_row *rows, int count, int use_inter,
+                             const char *title, const char *y_label)
+{
+    double x[2][MAX_SETS], y[2][MAX_SETS], clean = 0.0;
+    int n[2] = {0, 0};
+    for (int i = 0; i < count; i++) {
+        double value = use_inter ? rows[i].inter : rows[i].eval.top1;
+        if (strcmp(rows[i].freq, "clean") == 0) {
+            clean = value;
+            continue;
+        }
+        int k = strcmp(rows[i].freq, "low") == 0 ? 0 : 1;
+        x[k][n[k]] = rows[i].r;
+        y[k][n[k]++] = value;
+    }
+    fb_line_series series[2] = {{"low-pass", x[0], y[0], n[0]}, {"high-pass", x[1], y[1], n[1]}};
+    fb_plot_labels labels = fb_plot_labels_default();
+    labels.title = title;
+    labels.x_label = "filter radius r (frequency bins)";
+    labels.y_label = y_label;
+    labels.has_reference = 1;
+    labels.reference = clean;
+    labels.reference_label = "clean";
+    if (!use_inter) {
+        labels.fixed_y = 1;
+        labels.y_min = 0.0;
+        labels.y_max = 1.0;
+    }
+    int first = n[0] ? 0 : 1, used = (n[0] ? 1 : 0) + (n[1] ? 1 : 0);
+    return fb_plot_lines(path, series + first, used, &labels);
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -191,9 +226,18 @@ int cmd_sweep(int argc, char **argv)
         pearson = fb_pearson(top1, inter, count);
         printf("Pearson correlation of top-1 and inter-class variance over %d sets: %.3f\n", count, pearson);
         status = write_outputs(out, rows, count, pearson, ckpt, norm);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/sweep_accuracy.png", out);
+        if (status == FB_OK)
+            status = plot_metric(path, rows, count, 0, "Test accuracy on filtered images",
+                                 "top-1 accuracy");
+        snprintf(path, sizeof path, "%s/sweep_interclass.png", out);
+        if (status == FB_OK)
+            status = plot_metric(path, rows, count, 1, "Feature discrimination on filtered images",
+                                 "inter-class variance of features");
     }
     if (status == FB_OK)
-        printf("wrote %s/sweep.csv and %s/sweep.json\n", out, out);
+        printf("wrote %s/sweep.csv, sweep.json, sweep_accuracy.png, sweep_interclass.png\n", out);
     int code = status == FB_OK ? 0 : cli_fail("sweep", status);
     for (int i = 0; i < count; i++)
         fb_eval_result_free(&rows[i].eval);

@@ -306,7 +306,7 @@ static fb_status record_gradspec(run *r, int row)
     snprintf(label, sizeof label, row == 0 ? "before training" : "epoch %d", row - 1);
     gradspec_rows_label(&r->gradspec, row, label);
     r->gradspec.count = row + 1;
-    return gradspec_rows_write(&r->gradspec, r->o.out);
+    return gradspec_rows_write(&r->gradspec, r->o.out, "epoch (-1 = before training)", -1.0);
 }
 
 static fb_status train_epochs(run *r)

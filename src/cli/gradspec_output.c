@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "freqbias/npy.h"
+#include "freqbias/plot.h"
 
 fb_status gradspec_rows_init(gradspec_rows *rows, int capacity, int bands,
                              fb_radial_convention convention)
@@ -30,7 +31,40 @@ void gradspec_rows_label(gradspec_rows *rows, int row, const char *label)
     snprintf(rows->label[row], sizeof rows->label[row], "%s", label);
 }
 
-fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir)
+/* The heat map of the mean profiles after one global min-max. */
+static fb_status write_heatmap(const gradspec_rows *rows, const char *dir, const char *y_label,
+                               double y_first)
+{
+    char path[1100];
+    size_t count = (size_t)rows->count * rows->bands;
+    float *scaled = malloc(count * sizeof(float)); /* [rows, bands] */
+    if (!scaled)
+        return fb_error(FB_ERR_NOMEM, "gradspec.png: out of memory");
+    float lo = rows->mean[0], hi = rows->mean[0];
+    for (size_t i = 0; i < count; i++) {
+        lo = rows->mean[i] < lo ? rows->mean[i] : lo;
+        hi = rows->mean[i] > hi ? rows->mean[i] : hi;
+    }
+    for (size_t i = 0; i < count; i++)
+        scaled[i] = hi > lo ? (rows->mean[i] - lo) / (hi - lo) : 0.0f;
+    fb_heatmap_labels labels = fb_heatmap_labels_default();
+    labels.title = "Gradient spectrum over training";
+    labels.x_label = rows->convention == FB_RADIAL_FREQBIAS ? "frequency band (radius - 1)"
+                                                            : "frequency band (radius)";
+    labels.y_label = y_label;
+    labels.colorbar_label = "normalised |FFT of input gradient|";
+    labels.fixed_range = 1;
+    labels.v_min = 0.0;
+    labels.v_max = 1.0;
+    labels.y_first = y_first;
+    snprintf(path, sizeof path, "%s/gradspec.png", dir);
+    fb_status status = fb_plot_heatmap(path, scaled, rows->count, rows->bands, &labels);
+    free(scaled);
+    return status;
+}
+
+fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir, const char *y_label,
+                              double y_first)
 {
     char path[1100];
     int64_t shape[2] = {rows->count, rows->bands};
@@ -60,6 +94,8 @@ fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir)
     snprintf(path, sizeof path, "%s/gradspec.csv", dir);
     fb_status status = cli_write_text(path, csv);
     free(csv);
+    if (status == FB_OK)
+        status = write_heatmap(rows, dir, y_label, y_first);
     return status;
 }
 

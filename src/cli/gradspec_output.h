@@ -18,8 +18,12 @@ typedef struct gradspec_rows {
 fb_status gradspec_rows_init(gradspec_rows *rows, int capacity, int bands,
                              fb_radial_convention convention);
 void gradspec_rows_label(gradspec_rows *rows, int row, const char *label);
-/* Writes the first rows->count rows into dir (atomic files). */
-fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir);
+/* Writes the first rows->count rows into dir (atomic files), and
+ * gradspec.png: the heat map after one global min-max over all rows, x =
+ * frequency band, y = row (row 0 at the bottom, labelled y_label, numbered
+ * from y_first). */
+fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir, const char *y_label,
+                              double y_first);
 /* Reads back up to `keep` rows of an earlier gradspec_mean/std.npy in dir
  * (for --resume); missing files leave count = 0. */
 fb_status gradspec_rows_restore(gradspec_rows *rows, const char *dir, int keep);

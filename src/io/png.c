@@ -144,7 +144,7 @@ static int text_quads(fb_canvas *canvas, int x, int y, const char *text, int sca
         return 0;
     int right = 0;
     char *copy = printable_copy(text);
-    size_t bytes = strlen(text) * 400 + 64; /* stb: ~270 bytes per glyph */
+    size_t bytes = strlen(text) * 1024 + 1024; /* up to ~12 quads of 64 bytes per glyph (8, B, W) */
     float *quads = malloc(bytes);           /* [quad, 4 vertices, (x, y, z, rgba)] */
     if (copy && quads) {
         int count = stb_easy_font_print(0, 0, copy, NULL, quads, (int)bytes);
