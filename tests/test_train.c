@@ -474,7 +474,12 @@ static void test_filter_command(void **state)
         print_log(log);
     assert_int_equal(code, 0);
     assert_int_equal(RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "low", "--r", "4",
-                         "--layout", "seed", "--out", in_work("seed")), 0);
+                         "--layout", "seed", "--out", in_work("seed"), "--check"), 0);
+    size_t check_size;
+    char *check_text = read_file(log, &check_size);
+    printf("[filter --check] %s", strstr(check_text, "check:") ? strstr(check_text, "check:") : check_text);
+    assert_non_null(strstr(check_text, "45 coefficients, 0 Hermitian violations"));
+    free(check_text);
     fb_st_file reference;
     assert_int_equal(fb_st_read(fixture("spectrum_ref.safetensors"), &reference), FB_OK);
     fb_npy_array high, labels, seed;

@@ -28,7 +28,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias filter --data DIR [--dataset cifar10] [--split train|test] (or --input FILE|DIR)\n"
                  "                       --freq low|high|band --r R [--r2 R2] [--norm minmax|none]\n"
-                 "                       [--layout cifar|seed] --out PATH [--threads T]\n");
+                 "                       [--layout cifar|seed] --out PATH [--threads T] [--check]\n"
+                 "--check also verifies the conventions on this data: X_low + X_high = x (C1 masks, no\n"
+                 "normalisation), the mask's Hermitian symmetry, and the imaginary residual of the inverses.\n");
 }
 
 /* [count, C, H, W] in [0,1] → uint8 by ×255 and truncation (the seed's cast). */
@@ -67,6 +69,40 @@ static fb_status write_seed_layout(const char *folder, const fb_dataset *data, c
     return status;
 }
 
+/* --check: the invariants of PAPER.md C1 on this data at radius r. */
+static fb_status run_checks(const fb_dataset *data, double r)
+{
+    float *low = NULL, *high = NULL, mask[64 * 64], ratio_low = 0.0f, ratio_high = 0.0f;
+    size_t count = (size_t)data->count * data->channels * data->height * data->width;
+    float *x = malloc(count * sizeof(float)); /* [count, C, H, W] in [0,1] */
+    if (!x)
+        return fb_error(FB_ERR_NOMEM, "--check: out of memory");
+    fb_u8_to_unit(x, data->pixels, count);
+    fb_status status = fb_filter_dataset(data, FB_FREQ_LOW, r, 0.0, FB_NORM_NONE, &low, &ratio_low);
+    if (status == FB_OK)
+        status = fb_filter_dataset(data, FB_FREQ_HIGH, r, 0.0, FB_NORM_NONE, &high, &ratio_high);
+    if (status == FB_OK) {
+        int violations = -1, coefficients = -1; /* -1: images larger than 64×64, not checked */
+        if (data->height <= 64 && data->width <= 64) {
+            fb_mask_low(mask, data->height, data->width, r);
+            violations = fb_mask_hermitian_violations(mask, data->height, data->width);
+            coefficients = fb_mask_count(mask, data->height, data->width);
+        }
+        double error = fb_check_low_high_sum(x, low, high, count);
+        printf("check: max |X_low + X_high - x| = %.2e (pixels in [0,1]); low mask: %d coefficients, "
+               "%d Hermitian violations; imaginary residual %.2e (low), %.2e (high)\n",
+               error, coefficients, violations, (double)ratio_low,
+               (double)ratio_high);
+        if (error > 1e-4 || violations > 0)
+            status = fb_error(FB_ERR_NUMERIC, "--check failed: sum error %.2e, %d violations", error,
+                              violations);
+    }
+    free(x);
+    free(low);
+    free(high);
+    return status;
+}
+
 int cmd_filter(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -75,12 +111,13 @@ int cmd_filter(int argc, char **argv)
         {"freq", required_argument, 0, 'q'},   {"r", required_argument, 0, 'r'},
         {"r2", required_argument, 0, 'R'},     {"norm", required_argument, 0, 'n'},
         {"layout", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 't'}, {"check", no_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *data_dir = NULL, *kind = "cifar10", *split_name = "test", *input = NULL;
     const char *freq_name = NULL, *norm_name = "minmax", *layout = "cifar", *out = NULL;
     double r = 0.0, r2 = 0.0;
-    int opt;
+    int opt, check = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -95,6 +132,7 @@ int cmd_filter(int argc, char **argv)
         case 'l': layout = optarg; break;
         case 'o': out = optarg; break;
         case 't': fb_set_threads(atoi(optarg)); break;
+        case 'k': check = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -152,6 +190,8 @@ int cmd_filter(int argc, char **argv)
     if (status == FB_OK)
         printf("%s-pass r = %g, norm %s: %d images, largest imaginary residual %.2e of the real part\n",
                fb_freq_name(freq), r, norm_name, data.count, (double)imag_ratio);
+    if (status == FB_OK && check)
+        status = run_checks(&data, r);
     int code = status == FB_OK ? 0 : cli_fail("filter", status);
     free(filtered);
     fb_dataset_free(&data);
