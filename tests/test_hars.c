@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "freqbias/dataset.h"
+#include "freqbias/model.h"
 #include "freqbias/runtime.h"
+#include "freqbias/safetensors.h"
 #include "freqbias/spectrum.h"
 #include "testutil.h"
 
@@ -131,6 +133,69 @@ static void test_build(void **state)
     assert_true(worst <= 1 && differing < 100);
 }
 
+/* HARS images for a given pairing and a ResNet's gradient spectrum against
+ * numpy/PyTorch (ref_data/gen/make_hars_gradspec.py). */
+static void test_against_numpy(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/hars_gradspec_ref.safetensors", ref_data_dir());
+    fb_st_file ref;
+    if (fb_st_read(path, &ref) != FB_OK)
+        fail_msg("%s", fb_error_message());
+    fb_dataset data = load_fixture(), first = data;
+    first.count = 64;
+    const int32_t *donor32 = fb_st_find(&ref, "donor")->data; /* [64] */
+    int donor[64];
+    for (int i = 0; i < 64; i++)
+        donor[i] = donor32[i];
+    fb_dataset hars;
+    assert_int_equal(fb_hars_build(&hars, &first, donor, 12.0), FB_OK);
+    const uint8_t *want = fb_st_find(&ref, "hars")->data; /* [64, 3, 32, 32] */
+    int worst = 0, differing = 0;
+    for (size_t i = 0; i < (size_t)64 * 3072; i++) {
+        int diff = abs((int)hars.pixels[i] - (int)want[i]);
+        worst = diff > worst ? diff : worst;
+        differing += diff != 0;
+    }
+    printf("[hars vs numpy] 64 images: %d of 196608 bytes differ, by at most %d (float32 vs float64 "
+           "values within rounding of an integer truncate differently)\n", differing, worst);
+    int ok = worst <= 1 && differing < 200;
+
+    /* gradient spectrum of a ResNet-18 w4 on images 0..15, eval mode */
+    fb_model_config config = fb_model_config_default(FB_ARCH_RESNET18);
+    config.width = 4;
+    config.max_batch = 16;
+    fb_model *model;
+    assert_int_equal(fb_model_create(&model, &config, &fb_backend_cpu), FB_OK);
+    fb_registry *reg = fb_model_registry(model);
+    char key[200];
+    for (int i = 0; i < reg->count; i++) {
+        fb_tensor *t = &reg->tensors[i];
+        snprintf(key, sizeof key, "init.%s", t->name);
+        const fb_st_entry *e = fb_st_find(&ref, key);
+        assert_non_null(e);
+        if (t->role == FB_ROLE_COUNTER)
+            memcpy(t->counter, e->data, sizeof(int64_t));
+        else
+            memcpy(t->value, e->data, t->numel * sizeof(float));
+    }
+    fb_radial_bins bins;
+    assert_int_equal(fb_radial_init(&bins, 32, 32, FB_RADIAL_FREQBIAS), FB_OK);
+    float mean[20], std[20];
+    assert_int_equal(fb_model_gradient_spectrum(model, &data, 16, 16, &bins, mean, std), FB_OK);
+    ok &= compare_f32("gradient spectrum mean vs PyTorch + numpy (16 images)", mean,
+                      fb_st_find(&ref, "gradspec_mean")->data, 20, 1e-4).ok;
+    ok &= compare_f32("gradient spectrum std vs PyTorch + numpy", std, fb_st_find(&ref, "gradspec_std")->data,
+                      20, 1e-3).ok;
+    fb_radial_free(&bins);
+    fb_model_free(model);
+    fb_dataset_free(&hars);
+    fb_dataset_free(&data);
+    fb_st_free(&ref);
+    assert_true(ok);
+}
+
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
@@ -138,6 +203,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pairing),
         cmocka_unit_test(test_mix_invariants),
         cmocka_unit_test(test_build),
+        cmocka_unit_test(test_against_numpy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

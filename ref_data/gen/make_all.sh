@@ -16,9 +16,10 @@ PY=${PYTHON:-/usr/bin/python3}
 "$PY" "$GEN/make_augment.py"
 "$PY" "$GEN/make_train_parity.py"
 "$PY" "$GEN/make_spectrum.py"
+"$PY" "$GEN/make_hars_gradspec.py"
 cd "$REF"
 sha256sum cifar10_test8.bin resnet18_w8.safetensors resnet50_w4.safetensors \
     toykernel_n4_k5.safetensors cifar10_test512.bin mnist_t10k_100/t10k-images-idx3-ubyte.gz \
     mnist_t10k_100/t10k-labels-idx1-ubyte augment_seed7.safetensors \
-    train256_r18w8_init.safetensors train256_r18w8_after.safetensors spectrum_ref.safetensors > MANIFEST
+    train256_r18w8_init.safetensors train256_r18w8_after.safetensors spectrum_ref.safetensors hars_gradspec_ref.safetensors > MANIFEST
 sha256sum -c MANIFEST
