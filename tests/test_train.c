@@ -556,6 +556,41 @@ static void test_sweep(void **state)
     free(text);
 }
 
+/* ---- spectrum: files and shapes on the fixture ---- */
+
+static void test_spectrum_command(void **state)
+{
+    (void)state;
+    char log[800];
+    snprintf(log, sizeof log, "%s", in_work("spectrum.log"));
+    int code = RUN(log, "spectrum", "--input", fixture("cifar10_test512.bin"), "--per-class", "--kde", "--ckpt",
+                   fixture("train256_r18w8_init.safetensors"), "--n", "64", "--out", in_work("spec"));
+    print_log(log);
+    assert_int_equal(code, 0);
+    fb_npy_array mean, per_class, kde, gradient;
+    assert_int_equal(fb_npy_read(in_work("spec/spectrum_mean.npy"), &mean), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("spec/spectrum_per_class.npy"), &per_class), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("spec/kde.npy"), &kde), FB_OK);
+    assert_int_equal(fb_npy_read(in_work("spec/gradient_density.npy"), &gradient), FB_OK);
+    const float *m = mean.data; /* [1, 20] */
+    printf("[spectrum] mean density band 0 %.3f (the DC end is the largest after min-max), band 19 %.3f; "
+           "kde %lldx%lldx%lld\n", m[0], m[19], (long long)kde.shape[0], (long long)kde.shape[1],
+           (long long)kde.shape[2]);
+    assert_int_equal(mean.shape[1], 20);
+    assert_int_equal(per_class.shape[0], 10);
+    assert_int_equal(kde.shape[0], 3);
+    assert_int_equal(kde.shape[1], 11); /* 10 classes + the grid */
+    assert_int_equal(gradient.shape[1], 20);
+    assert_true(m[0] > m[10] && m[10] > m[19]);
+    struct stat st;
+    assert_int_equal(stat(in_work("spec/kde_high.png"), &st), 0);
+    assert_int_equal(stat(in_work("spec/spectrum.png"), &st), 0);
+    fb_npy_free(&mean);
+    fb_npy_free(&per_class);
+    fb_npy_free(&kde);
+    fb_npy_free(&gradient);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -593,6 +628,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_test_command_and_failures),
         cmocka_unit_test(test_filter_command),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_spectrum_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

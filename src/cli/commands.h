@@ -9,5 +9,6 @@ int cmd_filter(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_gradspec(int argc, char **argv);
 int cmd_hars(int argc, char **argv);
+int cmd_spectrum(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const command commands[] = {
     {"sweep", cmd_sweep, "accuracy and feature discrimination on low/high-pass test sets (Fig. 3)"},
     {"gradspec", cmd_gradspec, "gradient-spectrum evolution over a run's checkpoints (grad.py)"},
     {"hars", cmd_hars, "build the HARS training set (own high + another class's low frequencies)"},
+    {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 
