@@ -75,7 +75,7 @@ static void test_model_spectrum(void **state)
     int previous = fb_get_threads();
     for (int t = 0; t < 2; t++) {
         fb_set_threads(t + 1);
-        assert_int_equal(fb_model_gradient_spectrum(model, &data, 64, 32, &bins, mean[t], std[t]), FB_OK);
+        assert_int_equal(fb_model_gradient_spectrum(model, &data, 64, 32, &bins, mean[t], std[t], NULL), FB_OK);
     }
     fb_set_threads(previous);
     int ok = compare_bits("gradient spectrum mean, 1 vs 2 threads", mean[0], mean[1], sizeof mean[0]);

@@ -183,7 +183,7 @@ static void test_against_numpy(void **state)
     fb_radial_bins bins;
     assert_int_equal(fb_radial_init(&bins, 32, 32, FB_RADIAL_FREQBIAS), FB_OK);
     float mean[20], std[20];
-    assert_int_equal(fb_model_gradient_spectrum(model, &data, 16, 16, &bins, mean, std), FB_OK);
+    assert_int_equal(fb_model_gradient_spectrum(model, &data, 16, 16, &bins, mean, std, NULL), FB_OK);
     ok &= compare_f32("gradient spectrum mean vs PyTorch + numpy (16 images)", mean,
                       fb_st_find(&ref, "gradspec_mean")->data, 20, 1e-4).ok;
     ok &= compare_f32("gradient spectrum std vs PyTorch + numpy", std, fb_st_find(&ref, "gradspec_std")->data,

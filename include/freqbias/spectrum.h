@@ -225,9 +225,14 @@ void fb_profile_mean_std(float *mean, float *std, const float *profiles, int n, 
  * Parameter gradients of the model are overwritten. */
 struct fb_model;
 struct fb_dataset;
+typedef struct fb_gradspec_timing {
+    double model_seconds;    /* forward + backward to the input pixels       */
+    double spectrum_seconds; /* FFTs, azimuthal averages, min-max, mean/std  */
+} fb_gradspec_timing;
+/* timing (may be NULL) receives where the time went. */
 fb_status fb_model_gradient_spectrum(struct fb_model *model, const struct fb_dataset *data, int n,
                                      int batch, const fb_radial_bins *bins, float *mean,
-                                     float *std);
+                                     float *std, fb_gradspec_timing *timing);
 
 /* ---- HARS (PAPER.md E4) -------------------------------------------------- */
 

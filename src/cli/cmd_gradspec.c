@@ -119,6 +119,7 @@ int cmd_gradspec(int argc, char **argv)
     fb_model_config config;
     fb_radial_bins bins = {0};
     gradspec_rows rows = {0};
+    fb_gradspec_timing timing = {0, 0};
     if (status == FB_OK)
         status = cli_make_dirs(out);
     if (status == FB_OK)
@@ -138,8 +139,9 @@ int cmd_gradspec(int argc, char **argv)
     for (int i = 0; status == FB_OK && i < count; i++) {
         status = fb_checkpoint_load(model, paths[i], NULL);
         if (status == FB_OK)
-            status = fb_model_gradient_spectrum(model, &data, n, batch, &bins, rows.mean + (size_t)i * bins.bands,
-                                                rows.std + (size_t)i * bins.bands);
+            status = fb_model_gradient_spectrum(model, &data, n, batch, &bins,
+                                                rows.mean + (size_t)i * bins.bands,
+                                                rows.std + (size_t)i * bins.bands, &timing);
         if (status == FB_OK) {
             gradspec_rows_label(&rows, i, paths[i]);
             rows.count = i + 1;
@@ -151,6 +153,10 @@ int cmd_gradspec(int argc, char **argv)
     if (status == FB_OK)
         printf("wrote %s/gradspec_mean.npy, gradspec_std.npy (%d checkpoints × %d bands, %s convention), "
                "gradspec.csv, gradspec.png\n", out, rows.count, bins.bands, fb_radial_convention_name(convention));
+    if (status == FB_OK)
+        printf("time: %.1f s forward + backward to the pixels, %.2f s FFTs and averages (%.0f%% backward-bound)\n",
+               timing.model_seconds, timing.spectrum_seconds,
+               100.0 * timing.model_seconds / (timing.model_seconds + timing.spectrum_seconds));
     int code = status == FB_OK ? 0 : cli_fail("gradspec", status);
     gradspec_rows_free(&rows);
     fb_radial_free(&bins);

@@ -294,7 +294,7 @@ int cmd_spectrum(int argc, char **argv)
         grad_std = malloc((size_t)bands * sizeof(float));
         if (status == FB_OK)
             status = grad_mean && grad_std
-                         ? fb_model_gradient_spectrum(model, &data, n_grad, 128, &bins, grad_mean, grad_std)
+                         ? fb_model_gradient_spectrum(model, &data, n_grad, 128, &bins, grad_mean, grad_std, NULL)
                          : fb_error(FB_ERR_NOMEM, "spectrum: out of memory");
     }
     char path[1100];

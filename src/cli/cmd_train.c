@@ -302,7 +302,7 @@ static fb_status record_gradspec(run *r, int row)
     char label[64];
     FB_TRY(fb_model_gradient_spectrum(r->model, &r->test, r->o.gradspec, r->o.batch, &r->bins,
                                       r->gradspec.mean + (size_t)row * r->bins.bands,
-                                      r->gradspec.std + (size_t)row * r->bins.bands));
+                                      r->gradspec.std + (size_t)row * r->bins.bands, NULL));
     snprintf(label, sizeof label, row == 0 ? "before training" : "epoch %d", row - 1);
     gradspec_rows_label(&r->gradspec, row, label);
     r->gradspec.count = row + 1;

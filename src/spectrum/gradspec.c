@@ -9,6 +9,7 @@
  * over images give one profile per checkpoint.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,8 +73,10 @@ void fb_profile_mean_std(float *mean, float *std, const float *profiles, int n, 
 }
 
 fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, int n, int batch,
-                                     const fb_radial_bins *bins, float *mean, float *std)
+                                     const fb_radial_bins *bins, float *mean, float *std,
+                                     fb_gradspec_timing *timing)
 {
+    double start = omp_get_wtime(), middle = start;
     const fb_backend *backend = fb_model_backend(model);
     const fb_model_config *config = fb_model_get_config(model);
     if (n < 1 || n > data->count)
@@ -101,11 +104,16 @@ fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, in
             backend->to_host(grads + (size_t)b * batch * image, fb_model_input_grad(model),
                              (size_t)count * image * sizeof(float));
         }
+        middle = omp_get_wtime();
         status = fb_gradient_profiles(profiles, grads, n, data->channels, data->height,
                                       data->width, bins);
     }
     if (status == FB_OK)
         fb_profile_mean_std(mean, std, profiles, n, bins->bands);
+    if (timing) {
+        timing->model_seconds += middle - start;
+        timing->spectrum_seconds += omp_get_wtime() - middle;
+    }
     fb_loader_free(&loader);
     free(host);
     if (device)
