@@ -206,6 +206,13 @@ void fb_minmax_planes(float *data, size_t planes, size_t plane_size);
 /* max |x_low + x_high − x| over n values (the C1 invariant X_l + X_h = x). */
 double fb_check_low_high_sum(const float *x, const float *x_low, const float *x_high, size_t n);
 
+/* ---- DCT square low-pass ----------------------------------------------------- */
+
+/* out[planes, H, W] = inverse DCT-II of the k×k lowest DCT-II coefficients of
+ * each plane of in (u < k and v < k); out may alias in. k ≥ H, W is the
+ * identity, k = 1 leaves each plane's mean. */
+fb_status fb_dct_square_lowpass(float *out, const float *in, size_t planes, int h, int w, int k);
+
 /* ---- gradient spectra (PAPER.md E2, grad.py) ----------------------------- */
 
 /* Per image of input gradients grads[n, C, H, W]: sum over channels →
@@ -263,12 +270,13 @@ fb_status fb_hars_build(struct fb_dataset *out, const struct fb_dataset *data, c
 /* ---- whole datasets (filter and test --freq) ---------------------------- */
 
 typedef enum fb_freq {
-    FB_FREQ_LOW,   /* C1 radial low-pass, d < r                   */
-    FB_FREQ_HIGH,  /* its complement, d >= r                      */
-    FB_FREQ_BAND   /* r <= d < r2                                 */
+    FB_FREQ_LOW,    /* C1 radial low-pass, d < r                  */
+    FB_FREQ_HIGH,   /* its complement, d >= r                     */
+    FB_FREQ_BAND,   /* r <= d < r2                                */
+    FB_FREQ_DCT_LOW /* the r×r lowest DCT-II coefficients ("dct") */
 } fb_freq;
 
-fb_status fb_freq_parse(const char *name, fb_freq *freq);   /* "low", "high", "band" */
+fb_status fb_freq_parse(const char *name, fb_freq *freq);   /* "low", "high", "band", "dct" */
 const char *fb_freq_name(fb_freq freq);
 
 /* The images of a dataset (uint8, taken as value/255 in [0,1]) filtered per

@@ -25,7 +25,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias test --ckpt FILE (--data DIR [--dataset cifar10] | --test-data FILE|DIR)\n"
-                 "                     [--freq low|high|band --r R [--r2 R2] [--norm none|minmax]]\n"
+                 "                     [--freq low|high|band|dct --r R [--r2 R2] [--norm none|minmax]]\n"
                  "                     [--json FILE] [--logits FILE.npy] [--features FILE.npy]\n"
                  "                     [--batch 128] [--threads T] [--backend cpu|cpu-ref]\n"
                  "--freq filters the test images on the fly (PAPER.md C1 radial masks, pixels in\n"
@@ -164,7 +164,10 @@ int cmd_test(int argc, char **argv)
         status = fb_evaluate(model, &data, batch, logits_path != NULL, features_path != NULL, &result);
     free(filtered);
     if (status == FB_OK) {
-        if (freq_name && freq == FB_FREQ_BAND)
+        if (freq_name && freq == FB_FREQ_DCT_LOW)
+            printf("images      DCT square low-pass, the %gx%g lowest coefficients, norm %s\n", radius, radius,
+                   fb_norm_name(norm));
+        else if (freq_name && freq == FB_FREQ_BAND)
             printf("images      band-pass, %g <= r < %g, norm %s\n", radius, radius2, fb_norm_name(norm));
         else if (freq_name)
             printf("images      %s-pass, r = %g, norm %s\n", fb_freq_name(freq), radius, fb_norm_name(norm));

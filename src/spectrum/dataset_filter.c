@@ -5,7 +5,8 @@
  * fftshift(fft2) → × C1 mask (DC at (H/2, W/2); low: d < r) → ifft2 of the
  * unshifted product → real part, then `norm` (PAPER.md C4: min-max per
  * image and channel, or none). fb_spectral_filter does the per-plane work in
- * parallel; this file only builds the mask and converts the pixels.
+ * parallel; this file only builds the mask and converts the pixels. "dct"
+ * keeps the r×r lowest DCT-II coefficients instead (fb_dct_square_lowpass).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +14,16 @@
 #include "freqbias/dataset.h"
 #include "freqbias/spectrum.h"
 
-static const char *const freq_names[] = {"low", "high", "band"};
+static const char *const freq_names[] = {"low", "high", "band", "dct"};
 
 fb_status fb_freq_parse(const char *name, fb_freq *freq)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (strcmp(name, freq_names[i]) == 0) {
             *freq = (fb_freq)i;
             return FB_OK;
         }
-    return fb_error(FB_ERR_USAGE, "unknown frequency band '%s' (low, high, band)", name);
+    return fb_error(FB_ERR_USAGE, "unknown frequency band '%s' (low, high, band, dct)", name);
 }
 
 const char *fb_freq_name(fb_freq freq) { return freq_names[freq]; }
@@ -43,13 +44,27 @@ fb_status fb_filter_dataset(const fb_dataset *data, fb_freq freq, double r, doub
         return fb_error(FB_ERR_NOMEM, "%s: out of memory filtering %d images", data->source,
                         data->count);
     }
+    fb_u8_to_unit(images, data->pixels, count);
+    if (freq == FB_FREQ_DCT_LOW) {
+        free(mask);
+        fb_status status = fb_dct_square_lowpass(images, images, (size_t)data->count * data->channels,
+                                                 h, w, (int)r);
+        if (status == FB_OK && norm == FB_NORM_MINMAX)
+            fb_minmax_planes(images, (size_t)data->count * data->channels, (size_t)h * w);
+        if (imag_ratio)
+            *imag_ratio = 0.0f;
+        if (status != FB_OK)
+            free(images);
+        else
+            *out = images;
+        return status;
+    }
     if (freq == FB_FREQ_LOW)
         fb_mask_low(mask, h, w, r);
     else if (freq == FB_FREQ_HIGH)
         fb_mask_high(mask, h, w, r);
     else
         fb_mask_band(mask, h, w, r, r2);
-    fb_u8_to_unit(images, data->pixels, count);
     fb_status status = fb_spectral_filter(images, images, data->count, data->channels, h, w, mask,
                                           norm, imag_ratio);
     free(mask);
