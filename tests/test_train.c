@@ -469,7 +469,7 @@ static void test_filter_command(void **state)
     char log[800];
     snprintf(log, sizeof log, "%s", in_work("filter.log"));
     int code = RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "high", "--r", "12",
-                   "--norm", "none", "--out", in_work("high12.npy"));
+                   "--norm", "none", "--out", in_work("high12.npy"), "--samples", in_work("samples.png"));
     if (code != 0)
         print_log(log);
     assert_int_equal(code, 0);
@@ -487,6 +487,8 @@ static void test_filter_command(void **state)
     assert_int_equal(fb_npy_read(in_work("high12_labels.npy"), &labels), FB_OK);
     assert_int_equal(fb_npy_read(in_work("seed/test_data_low_4.npy"), &seed), FB_OK);
     assert_int_equal(high.shape[0], 512);
+    struct stat st;
+    assert_int_equal(stat(in_work("samples.png"), &st), 0);
     assert_int_equal(labels.shape[0], 512);
     int ok = compare_f32("filter --freq high --r 12 --norm none vs numpy (4 images)", high.data,
                          fb_st_find(&reference, "filter_high_r12_none")->data, 4 * 3072, 1e-5).ok;

@@ -21,6 +21,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/npy.h"
+#include "freqbias/plot.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
 
@@ -28,7 +29,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias filter --data DIR [--dataset cifar10] [--split train|test] (or --input FILE|DIR)\n"
                  "                       --freq low|high|band --r R [--r2 R2] [--norm minmax|none]\n"
-                 "                       [--layout cifar|seed] --out PATH [--threads T] [--check]\n"
+                 "                       [--layout cifar|seed] --out PATH [--threads T] [--check] [--samples FILE.png]\n"
                  "--check also verifies the conventions on this data: X_low + X_high = x (C1 masks, no\n"
                  "normalisation), the mask's Hermitian symmetry, and the imaginary residual of the inverses.\n");
 }
@@ -64,6 +65,30 @@ static fb_status write_seed_layout(const char *folder, const fb_dataset *data, c
     int64_t shape[4] = {data->count, H, W, C};
     fb_status status = fb_npy_write(path, FB_NPY_U8, 4, shape, nhwc);
     free(nhwc);
+    if (status == FB_OK)
+        printf("wrote %s\n", path);
+    return status;
+}
+
+/* --samples: the first 8 images above their filtered versions (each shown
+ * min-max normalised so a high-pass image is visible). */
+static fb_status write_samples(const char *path, const fb_dataset *data, const float *filtered,
+                               fb_freq freq, double r, int already_minmax)
+{
+    int n = data->count < 8 ? data->count : 8, C = data->channels, H = data->height, W = data->width;
+    size_t image = (size_t)C * H * W;
+    float *tiles = malloc((size_t)2 * n * image * sizeof(float)); /* [2n, C, H, W] */
+    if (!tiles)
+        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    fb_u8_to_unit(tiles, data->pixels, (size_t)n * image);
+    memcpy(tiles + (size_t)n * image, filtered, (size_t)n * image * sizeof(float));
+    if (!already_minmax)
+        fb_minmax_planes(tiles + (size_t)n * image, (size_t)n * C, (size_t)H * W);
+    char title[96];
+    snprintf(title, sizeof title, "top: original; bottom: %s-pass, r = %g%s", fb_freq_name(freq), r,
+             already_minmax ? "" : " (shown min-max normalised)");
+    fb_status status = fb_plot_image_grid(path, tiles, 2 * n, C, H, W, n, 3, NULL, title);
+    free(tiles);
     if (status == FB_OK)
         printf("wrote %s\n", path);
     return status;
@@ -112,10 +137,11 @@ int cmd_filter(int argc, char **argv)
         {"r2", required_argument, 0, 'R'},     {"norm", required_argument, 0, 'n'},
         {"layout", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 't'}, {"check", no_argument, 0, 'k'},
+        {"samples", required_argument, 0, 'g'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *data_dir = NULL, *kind = "cifar10", *split_name = "test", *input = NULL;
-    const char *freq_name = NULL, *norm_name = "minmax", *layout = "cifar", *out = NULL;
+    const char *freq_name = NULL, *norm_name = "minmax", *layout = "cifar", *out = NULL, *samples = NULL;
     double r = 0.0, r2 = 0.0;
     int opt, check = 0;
     optind = 1;
@@ -133,6 +159,7 @@ int cmd_filter(int argc, char **argv)
         case 'o': out = optarg; break;
         case 't': fb_set_threads(atoi(optarg)); break;
         case 'k': check = 1; break;
+        case 'g': samples = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -192,6 +219,8 @@ int cmd_filter(int argc, char **argv)
                fb_freq_name(freq), r, norm_name, data.count, (double)imag_ratio);
     if (status == FB_OK && check)
         status = run_checks(&data, r);
+    if (status == FB_OK && samples)
+        status = write_samples(samples, &data, filtered, freq, r, minmax);
     int code = status == FB_OK ? 0 : cli_fail("filter", status);
     free(filtered);
     fb_dataset_free(&data);

@@ -70,12 +70,13 @@ static fb_status gray_magnitudes(const fb_dataset *data, float **magnitude)
     return status;
 }
 
-static fb_status density_figure(const char *path, const float *mean, const float *const *class_means,
+static fb_status density_figure(const char *path, const float *mean, const float *std,
+                                const float *const *class_means,
                                 int classes, const float *gradient, int bands, const char *title)
 {
-    double x[64], y[MAX_CLASSES + 2][64];
-    char names[MAX_CLASSES + 2][32];
-    fb_line_series series[MAX_CLASSES + 2];
+    double x[64], y[MAX_CLASSES + 4][64];
+    char names[MAX_CLASSES + 4][32];
+    fb_line_series series[MAX_CLASSES + 4];
     int count = 0;
     for (int b = 0; b < bands; b++)
         x[b] = b;
@@ -87,10 +88,15 @@ static fb_status density_figure(const char *path, const float *mean, const float
         count++;
     }
     if (!classes) {
-        for (int b = 0; b < bands; b++)
+        for (int b = 0; b < bands; b++) {
             y[count][b] = mean[b];
+            y[count + 1][b] = mean[b] + std[b];
+            y[count + 2][b] = mean[b] - std[b];
+        }
         series[count] = (fb_line_series){"images (mean)", x, y[count], bands};
-        count++;
+        series[count + 1] = (fb_line_series){"images (mean + std)", x, y[count + 1], bands};
+        series[count + 2] = (fb_line_series){"images (mean - std)", x, y[count + 2], bands};
+        count += 3;
     }
     if (gradient) {
         for (int b = 0; b < bands; b++)
@@ -317,7 +323,7 @@ int cmd_spectrum(int argc, char **argv)
         for (int c = 0; c < classes; c++)
             rows[c] = class_mean + (size_t)c * bands;
         snprintf(path, sizeof path, "%s/spectrum.png", out);
-        status = density_figure(path, mean, rows, per_class ? classes : 0, grad_mean, bands,
+        status = density_figure(path, mean, std, rows, per_class ? classes : 0, grad_mean, bands,
                                 grad_mean ? "Spectral density: images and input gradients"
                                           : "Spectral density of the images");
     }
