@@ -2,7 +2,7 @@
 # bench_spectrum.sh — the FFT-bound commands against the same work in numpy,
 # side by side: `freqbias filter` (10,000 test images, low-pass r = 12,
 # min-max, uint8 out), `freqbias hars` (50,000 training images, r = 12) and
-# `freqbias spectrum` (mean density of the 10,000 test images). Whole
+# `freqbias spectrum` (mean density of the 50,000 training images). Whole
 # commands (reading and writing included), alternating, medians of ROUNDS.
 # Needs data/ (make data) and python3-numpy.
 #   usage: sh bench/bench_spectrum.sh [BUILD_DIR]     (env: ROUNDS, default 3)
@@ -31,6 +31,6 @@ compare "filter: 10,000 images, low r=12, min-max" \
 compare "hars: 50,000 images, r=12" \
     "$build/freqbias hars --data data --r 12 --out $out/hars" \
     "/usr/bin/python3 bench/numpy_hars.py $data 12 $out/nhars"
-compare "spectrum: mean density of 10,000 images" \
-    "$build/freqbias spectrum --input $data/test_batch.bin --out $out/spec" \
-    "/usr/bin/python3 bench/numpy_spectrum.py $data/test_batch.bin"
+compare "spectrum: mean density of 50,000 images" \
+    "$build/freqbias spectrum --data data --split train --out $out/spec" \
+    "/usr/bin/python3 bench/numpy_spectrum.py $data/data_batch_1.bin $data/data_batch_2.bin $data/data_batch_3.bin $data/data_batch_4.bin $data/data_batch_5.bin"

@@ -3,7 +3,7 @@
 spectral density of a split (grayscale -> 20 ln(1+|fftshift(fft2)|) -> the seed's
 20-band azimuthal average -> per-image min-max -> mean), batched.
 
-usage: /usr/bin/python3 bench/numpy_spectrum.py data/cifar-10-batches-bin/test_batch.bin
+usage: /usr/bin/python3 bench/numpy_spectrum.py BATCH.bin [BATCH.bin ...]
 """
 import sys
 import time
@@ -13,7 +13,7 @@ import numpy as np
 
 def main():
     start = time.time()
-    records = np.fromfile(sys.argv[1], dtype=np.uint8).reshape(-1, 3073)
+    records = np.concatenate([np.fromfile(p, dtype=np.uint8) for p in sys.argv[1:]]).reshape(-1, 3073)
     x = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
     gray = 0.2989 * x[:, 0] + 0.5870 * x[:, 1] + 0.1140 * x[:, 2]
     density = 20 * np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(gray), axes=(-2, -1))))

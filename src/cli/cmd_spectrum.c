@@ -36,38 +36,31 @@ static void usage(FILE *out)
                  "                         [--convention freqbias|centered] [--threads T]\n");
 }
 
-/* Grayscale spectra of all images: |F| of fftshift(fft2(gray)) → mag[count, H, W]. */
-static fb_status gray_magnitudes(const fb_dataset *data, float **magnitude)
+#define CHUNK 2048
+
+/* Grayscale |fftshift(fft2)| of images [first, first + n): magnitude[n, H, W].
+ * The work buffers hold one chunk, so memory stays small for 50,000 images. */
+static fb_status gray_magnitudes(const fb_dataset *data, int first, int n, float *magnitude,
+                                 float *unit, float *spectrum, float *shifted)
 {
-    int n = data->count, h = data->height, w = data->width;
-    size_t plane = (size_t)h * w, pixels = (size_t)n * data->channels * plane;
-    float *unit = malloc(pixels * sizeof(float));              /* [n, C, H, W] */
-    float *gray = malloc((size_t)n * plane * sizeof(float));   /* [n, H, W] */
-    float *spectrum = malloc((size_t)n * plane * 2 * sizeof(float)); /* [n, H, W, 2] */
-    float *shifted = malloc((size_t)n * plane * 2 * sizeof(float));  /* [n, H, W, 2] */
-    fb_status status = FB_OK;
-    if (!unit || !gray || !spectrum || !shifted)
-        status = fb_error(FB_ERR_NOMEM, "spectrum: out of memory for %d images", n);
-    if (status == FB_OK) {
-        fb_u8_to_unit(unit, data->pixels, pixels);
+    int h = data->height, w = data->width;
+    size_t plane = (size_t)h * w;
+    size_t image = (size_t)data->channels * plane;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) { /* per image, so the work splits over threads */
+        fb_u8_to_unit(unit + (size_t)i * image, data->pixels + ((size_t)first + i) * image, image);
         if (data->channels == 3)
-            fb_grayscale(gray, unit, n, h, w);
+            fb_grayscale(magnitude + (size_t)i * plane, unit + (size_t)i * image, 1, h, w);
         else
-            memcpy(gray, unit, (size_t)n * plane * sizeof(float));
-        status = fb_fft2(spectrum, gray, n, h, w);
+            memcpy(magnitude + (size_t)i * plane, unit + (size_t)i * image, plane * sizeof(float));
     }
-    if (status == FB_OK) {
-        for (int i = 0; i < n; i++)
-            fb_fftshift_complex(shifted + (size_t)i * plane * 2, spectrum + (size_t)i * plane * 2, h, w);
-        fb_spectrum_magnitude(gray, shifted, (size_t)n * plane);
-        *magnitude = gray;
-        gray = NULL;
+    FB_TRY(fb_fft2(spectrum, magnitude, n, h, w));
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        fb_fftshift_complex(shifted + (size_t)i * plane * 2, spectrum + (size_t)i * plane * 2, h, w);
+        fb_spectrum_magnitude(magnitude + (size_t)i * plane, shifted + (size_t)i * plane * 2, plane);
     }
-    free(unit);
-    free(gray);
-    free(spectrum);
-    free(shifted);
-    return status;
+    return FB_OK;
 }
 
 static fb_status density_figure(const char *path, const float *mean, const float *std,
@@ -117,6 +110,7 @@ static fb_status density_figure(const char *path, const float *mean, const float
 /* Log mean band power per image and band: power[n, 3]. */
 static void band_powers(double *power, const float *magnitude, int n, int h, int w)
 {
+#pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         double sum[3] = {0, 0, 0};
         int count[3] = {0, 0, 0};
@@ -250,24 +244,38 @@ int cmd_spectrum(int argc, char **argv)
                                   strcmp(split_name, "train") == 0 ? FB_SPLIT_TRAIN : FB_SPLIT_TEST, &data);
     if (status == FB_OK)
         status = fb_radial_init(&bins, data.height, data.width, centered ? FB_RADIAL_CENTERED : FB_RADIAL_FREQBIAS);
-    if (status == FB_OK)
-        status = gray_magnitudes(&data, &magnitude);
     int bands = bins.bands, classes = data.num_classes < MAX_CLASSES ? data.num_classes : MAX_CLASSES;
     if (status == FB_OK) {
         size_t plane = (size_t)data.height * data.width;
-        float *logs = malloc((size_t)data.count * plane * sizeof(float)); /* [n, H, W] */
-        profiles = malloc((size_t)data.count * bands * sizeof(float));   /* [n, bands] */
+        int chunk = data.count < CHUNK ? data.count : CHUNK;
+        magnitude = malloc((size_t)chunk * plane * sizeof(float));                  /* [chunk, H, W] */
+        float *unit = malloc((size_t)chunk * data.channels * plane * sizeof(float)); /* [chunk, C, H, W] */
+        float *spectrum = malloc((size_t)chunk * plane * 2 * sizeof(float));        /* [chunk, H, W, 2] */
+        float *shifted = malloc((size_t)chunk * plane * 2 * sizeof(float));         /* [chunk, H, W, 2] */
+        profiles = malloc((size_t)data.count * bands * sizeof(float));              /* [n, bands] */
         mean = malloc((size_t)bands * sizeof(float));
         std = malloc((size_t)bands * sizeof(float));
-        class_mean = calloc((size_t)classes * bands, sizeof(float));      /* [classes, bands] */
-        if (!logs || !profiles || !mean || !std || !class_mean) {
+        class_mean = calloc((size_t)classes * bands, sizeof(float));                 /* [classes, bands] */
+        if (kde)
+            power = malloc((size_t)data.count * 3 * sizeof(double));               /* [n, 3] */
+        if (!magnitude || !unit || !spectrum || !shifted || !profiles || !mean || !std || !class_mean ||
+            (kde && !power))
             status = fb_error(FB_ERR_NOMEM, "spectrum: out of memory");
-        } else {
-            for (size_t i = 0; i < (size_t)data.count * plane; i++)
-                logs[i] = 20.0f * logf(1.0f + magnitude[i]);
-            status = fb_radial_average(profiles, logs, data.count, &bins);
+        for (int first = 0; status == FB_OK && first < data.count; first += chunk) {
+            int n = data.count - first < chunk ? data.count - first : chunk;
+            status = gray_magnitudes(&data, first, n, magnitude, unit, spectrum, shifted);
+            if (status == FB_OK && kde)
+                band_powers(power + (size_t)first * 3, magnitude, n, data.height, data.width);
+            if (status == FB_OK) {
+#pragma omp parallel for schedule(static)
+                for (size_t i = 0; i < (size_t)n * plane; i++)
+                    magnitude[i] = 20.0f * logf(1.0f + magnitude[i]);
+                status = fb_radial_average(profiles + (size_t)first * bands, magnitude, n, &bins);
+            }
         }
-        free(logs);
+        free(unit);
+        free(spectrum);
+        free(shifted);
     }
     if (status == FB_OK) {
         fb_minmax_planes(profiles, (size_t)data.count, (size_t)bands);
@@ -327,15 +335,8 @@ int cmd_spectrum(int argc, char **argv)
                                 grad_mean ? "Spectral density: images and input gradients"
                                           : "Spectral density of the images");
     }
-    if (status == FB_OK && kde) {
-        power = malloc((size_t)data.count * 3 * sizeof(double)); /* [n, 3] */
-        if (!power)
-            status = fb_error(FB_ERR_NOMEM, "spectrum: out of memory");
-        else
-            band_powers(power, magnitude, data.count, data.height, data.width);
-        if (status == FB_OK)
-            status = kde_figures(out, &data, power);
-    }
+    if (status == FB_OK && kde)
+        status = kde_figures(out, &data, power);
     if (status == FB_OK) {
         printf("%d images, %d bands (%s): density mean", data.count, bands, fb_radial_convention_name(bins.convention));
         for (int b = 0; b < bands; b++)
