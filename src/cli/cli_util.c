@@ -3,11 +3,14 @@
 
 #include <errno.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "freqbias/atomic_file.h"
+#include "freqbias/checkpoint.h"
+#include "freqbias/npy.h"
 
 int cli_fail(const char *command, fb_status status)
 {
@@ -104,4 +107,34 @@ void cli_progress_finish(cli_progress *progress)
 {
     if (progress->enabled)
         fprintf(stderr, "\r\033[K");
+}
+
+fb_status cli_model_for(fb_model **model, const char *ckpt, const fb_dataset *data, int batch,
+                        const fb_backend *backend, int load)
+{
+    fb_model_config config;
+    *model = NULL;
+    FB_TRY(fb_checkpoint_inspect(ckpt, &config));
+    config.max_batch = batch;
+    config.in_channels = data->channels;
+    config.image_size = data->height;
+    FB_TRY(fb_model_create(model, &config, backend));
+    return load ? fb_checkpoint_load(*model, ckpt, NULL) : FB_OK;
+}
+
+fb_status cli_write_nhwc_npy(const char *path, const uint8_t *pixels, int count, int channels,
+                             int height, int width)
+{
+    size_t plane = (size_t)height * width, image = (size_t)channels * plane;
+    uint8_t *nhwc = malloc((size_t)count * image); /* [count, H, W, C] */
+    if (!nhwc)
+        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    for (int n = 0; n < count; n++)
+        for (int c = 0; c < channels; c++)
+            for (size_t p = 0; p < plane; p++)
+                nhwc[n * image + p * channels + c] = pixels[n * image + c * plane + p];
+    int64_t shape[4] = {count, height, width, channels};
+    fb_status status = fb_npy_write(path, FB_NPY_U8, 4, shape, nhwc);
+    free(nhwc);
+    return status;
 }

@@ -20,6 +20,18 @@ int cli_fail(const char *command, fb_status status);
 fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
                            fb_dataset *out);
 
+/* A model shaped like the checkpoint (architecture from its metadata or
+ * tensor shapes) for data's images, batches up to `batch`, on `backend`;
+ * with load, the checkpoint's values are loaded too. */
+struct fb_model;
+struct fb_backend;
+fb_status cli_model_for(struct fb_model **model, const char *ckpt, const fb_dataset *data,
+                        int batch, const struct fb_backend *backend, int load);
+
+/* uint8 planar images [count, C, H, W] as the seed's N×H×W×C .npy (atomic). */
+fb_status cli_write_nhwc_npy(const char *path, const uint8_t *pixels, int count, int channels,
+                             int height, int width);
+
 /* mkdir -p */
 fb_status cli_make_dirs(const char *path);
 

@@ -53,21 +53,9 @@ static fb_status write_seed_layout(const char *folder, const fb_dataset *data, c
     char path[1100];
     FB_TRY(cli_make_dirs(folder));
     snprintf(path, sizeof path, "%s/test_data_%s_%g.npy", folder, fb_freq_name(freq), r);
-    int C = data->channels, H = data->height, W = data->width;
-    size_t image = (size_t)C * H * W;
-    uint8_t *nhwc = malloc((size_t)data->count * image); /* [count, H, W, C] */
-    if (!nhwc)
-        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
-    for (int n = 0; n < data->count; n++)
-        for (int c = 0; c < C; c++)
-            for (int p = 0; p < H * W; p++)
-                nhwc[n * image + (size_t)p * C + c] = planar[n * image + (size_t)c * H * W + p];
-    int64_t shape[4] = {data->count, H, W, C};
-    fb_status status = fb_npy_write(path, FB_NPY_U8, 4, shape, nhwc);
-    free(nhwc);
-    if (status == FB_OK)
-        printf("wrote %s\n", path);
-    return status;
+    FB_TRY(cli_write_nhwc_npy(path, planar, data->count, data->channels, data->height, data->width));
+    printf("wrote %s\n", path);
+    return FB_OK;
 }
 
 /* --samples: the first 8 images above their filtered versions (each shown

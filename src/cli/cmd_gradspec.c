@@ -116,7 +116,6 @@ int cmd_gradspec(int argc, char **argv)
     }
     fb_dataset data = {0};
     fb_model *model = NULL;
-    fb_model_config config;
     fb_radial_bins bins = {0};
     gradspec_rows rows = {0};
     fb_gradspec_timing timing = {0, 0};
@@ -124,14 +123,8 @@ int cmd_gradspec(int argc, char **argv)
         status = cli_make_dirs(out);
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
-    if (status == FB_OK)
-        status = fb_checkpoint_inspect(paths[0], &config);
-    if (status == FB_OK) {
-        config.max_batch = batch;
-        config.in_channels = data.channels;
-        config.image_size = data.height;
-        status = fb_model_create(&model, &config, &fb_backend_cpu);
-    }
+    if (status == FB_OK) /* each checkpoint is loaded in the loop below */
+        status = cli_model_for(&model, paths[0], &data, batch, &fb_backend_cpu, 0);
     if (status == FB_OK)
         status = fb_radial_init(&bins, data.height, data.width, convention);
     if (status == FB_OK)

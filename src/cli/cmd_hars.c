@@ -59,23 +59,11 @@ static fb_status write_cifar_batches(const char *dir, const fb_dataset *hars)
 static fb_status write_seed_layout(const char *dir, const fb_dataset *hars)
 {
     char path[1100];
-    int C = hars->channels, H = hars->height, W = hars->width;
-    size_t image = (size_t)C * H * W;
-    uint8_t *nhwc = malloc((size_t)hars->count * image); /* [N, H, W, C] */
-    if (!nhwc)
-        return fb_error(FB_ERR_NOMEM, "out of memory");
-    for (int n = 0; n < hars->count; n++)
-        for (int c = 0; c < C; c++)
-            for (int p = 0; p < H * W; p++)
-                nhwc[n * image + (size_t)p * C + c] = hars->pixels[n * image + (size_t)c * H * W + p];
-    int64_t shape[4] = {hars->count, H, W, C}, label_shape[1] = {hars->count};
+    int64_t label_shape[1] = {hars->count};
     snprintf(path, sizeof path, "%s/hars_train_images.npy", dir);
-    fb_status status = fb_npy_write(path, FB_NPY_U8, 4, shape, nhwc);
-    free(nhwc);
+    FB_TRY(cli_write_nhwc_npy(path, hars->pixels, hars->count, hars->channels, hars->height, hars->width));
     snprintf(path, sizeof path, "%s/hars_train_labels.npy", dir);
-    if (status == FB_OK)
-        status = fb_npy_write(path, FB_NPY_I32, 1, label_shape, hars->labels);
-    return status;
+    return fb_npy_write(path, FB_NPY_I32, 1, label_shape, hars->labels);
 }
 
 int cmd_hars(int argc, char **argv)

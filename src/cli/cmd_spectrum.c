@@ -294,16 +294,7 @@ int cmd_spectrum(int argc, char **argv)
         }
     }
     if (status == FB_OK && ckpt) {
-        fb_model_config config;
-        status = fb_checkpoint_inspect(ckpt, &config);
-        if (status == FB_OK) {
-            config.max_batch = 128;
-            config.in_channels = data.channels;
-            config.image_size = data.height;
-            status = fb_model_create(&model, &config, &fb_backend_cpu);
-        }
-        if (status == FB_OK)
-            status = fb_checkpoint_load(model, ckpt, NULL);
+        status = cli_model_for(&model, ckpt, &data, 128, &fb_backend_cpu, 1);
         grad_mean = malloc((size_t)bands * sizeof(float));
         grad_std = malloc((size_t)bands * sizeof(float));
         if (status == FB_OK)

@@ -173,22 +173,13 @@ int cmd_sweep(int argc, char **argv)
     fb_norm norm = minmax ? FB_NORM_MINMAX : FB_NORM_NONE;
     fb_dataset data = {0};
     fb_model *model = NULL;
-    fb_model_config config;
     sweep_row *rows = calloc(MAX_SETS, sizeof *rows);
     int count = 0;
     fb_status status = rows ? cli_make_dirs(out) : fb_error(FB_ERR_NOMEM, "sweep: out of memory");
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK)
-        status = fb_checkpoint_inspect(ckpt, &config);
-    if (status == FB_OK) {
-        config.max_batch = batch;
-        config.in_channels = data.channels;
-        config.image_size = data.height;
-        status = fb_model_create(&model, &config, &fb_backend_cpu);
-    }
-    if (status == FB_OK)
-        status = fb_checkpoint_load(model, ckpt, NULL);
+        status = cli_model_for(&model, ckpt, &data, batch, &fb_backend_cpu, 1);
     printf("%-6s %5s %8s %8s %8s %12s %12s %8s\n", "set", "r", "top1", "top5", "loss", "inter var",
            "intra var", "ratio");
     for (int set = -1; status == FB_OK && set < 2 * radius_count; set++) {

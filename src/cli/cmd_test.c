@@ -142,18 +142,9 @@ int cmd_test(int argc, char **argv)
     fb_dataset data = {0};
     fb_model *model = NULL;
     fb_eval_result result = {0};
-    fb_model_config config;
     fb_status status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK)
-        status = fb_checkpoint_inspect(ckpt, &config);
-    if (status == FB_OK) {
-        config.max_batch = batch;
-        config.in_channels = data.channels;
-        config.image_size = data.height;
-        status = fb_model_create(&model, &config, backend);
-    }
-    if (status == FB_OK)
-        status = fb_checkpoint_load(model, ckpt, NULL);
+        status = cli_model_for(&model, ckpt, &data, batch, backend, 1);
     float *filtered = NULL; /* [count, C, H, W] with --freq */
     if (status == FB_OK && freq_name)
         status = fb_filter_dataset(&data, freq, radius, radius2, norm, &filtered, NULL);
