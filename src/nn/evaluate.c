@@ -63,19 +63,22 @@ static fb_status evaluate(fb_model *model, const fb_dataset *data, const float *
     double loss_sum = 0.0;
     long top1 = 0, top5 = 0;
     for (int b = 0; b < fb_loader_batches(&loader); b++) {
-        int n = fb_loader_batch(&loader, b, host_images, labels);
-        if (float_images)
-            memcpy(host_images, float_images + (size_t)b * batch * image_floats,
-                   (size_t)n * image_floats * sizeof(float));
-        backend->to_device(images, host_images, (size_t)n * image_floats * sizeof(float));
+        int first = b * batch, n = data->count - first < batch ? data->count - first : batch;
+        const float *source = host_images; /* [n, C, H, W] */
+        if (float_images) { /* given images: only the labels come from the dataset */
+            memcpy(labels, data->labels + first, (size_t)n * sizeof(int32_t));
+            source = float_images + (size_t)first * image_floats;
+        } else {
+            fb_loader_batch(&loader, b, host_images, labels);
+        }
+        backend->to_device(images, source, (size_t)n * image_floats * sizeof(float));
         const float *logits = fb_model_forward(model, images, n, 0);
         loss_sum += (double)fb_model_loss(model, labels, n) * n;
         backend->to_host(host_logits, logits, (size_t)n * classes * sizeof(float));
-        size_t first = (size_t)b * batch;
         if (keep_logits)
-            memcpy(result->logits + first * classes, host_logits, (size_t)n * classes * sizeof(float));
+            memcpy(result->logits + (size_t)first * classes, host_logits, (size_t)n * classes * sizeof(float));
         if (keep_features)
-            backend->to_host(result->features + first * dim, fb_model_features(model),
+            backend->to_host(result->features + (size_t)first * dim, fb_model_features(model),
                              (size_t)n * dim * sizeof(float));
         for (int i = 0; i < n; i++) {
             const float *row = host_logits + (size_t)i * classes;
