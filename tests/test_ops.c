@@ -41,6 +41,7 @@
 #include "freqbias/error.h"
 #include "freqbias/rng.h"
 #include "freqbias/runtime.h"
+#include "backend/cpu_conv3x3.h"
 #include "oracle.h"
 #include "testutil.h"
 
@@ -187,6 +188,15 @@ static const conv_case conv_cases[] = {
     {"chunks 32+8 (4x4 maps, batch 40)", 40, 4, 8, 8, 8, 3, 2, 1, 1},
     {"1x1 s2 chunks 32+8", 40, 8, 8, 8, 16, 1, 2, 0, 0},
     {"filter slots (32x32 maps, batch 10)", 10, 3, 32, 32, 4, 3, 1, 1, 1},
+    {"filter slots (30x30 maps, batch 10, im2col)", 10, 3, 30, 30, 4, 3, 1, 1, 1},
+    /* the cpu backend's direct 3x3 path (cpu_conv3x3.c): width a multiple
+     * of 16; channel counts off its 8-channel and 3-channel tiles; an odd
+     * number of rows leaves a short tile of pixel vectors */
+    {"direct 3x3 16x16 C16 OC16 (layer shape)", 3, 16, 16, 16, 16, 3, 1, 1, 0},
+    {"direct 3x3 5x48 C5 OC11 odd", 2, 5, 5, 48, 11, 3, 1, 1, 1},
+    {"direct 3x3 batch 1 7x16 C1 OC9", 1, 1, 7, 16, 9, 3, 1, 1, 1},
+    {"direct 3x3 1x16 one row C9 OC2", 2, 9, 1, 16, 2, 3, 1, 1, 0},
+    {"direct 3x3 32x32 C17 OC3, 9 samples in 8 slots", 9, 17, 32, 32, 3, 3, 1, 1, 0},
 };
 #define CONV_CASES (sizeof conv_cases / sizeof *conv_cases)
 
@@ -356,6 +366,26 @@ static int check_conv_case(const fb_backend *backend, const conv_case *c)
                                         host_download(&s, d_dbias, oc), want_dbias, oc);
     scratch_release(&s);
     return failures;
+}
+
+/* The "direct" cases above must really take the direct 3x3 path of the cpu
+ * backend and the "im2col" ones the GEMM path, so both stay covered. */
+static void test_conv_direct_selection(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < CONV_CASES; i++) {
+        fb_conv_geom g = geometry_of(&conv_cases[i]);
+        if (strncmp(conv_cases[i].name, "direct", 6) == 0)
+            assert_true(fb_conv3x3_selected(&g));
+        if (strstr(conv_cases[i].name, "im2col"))
+            assert_false(fb_conv3x3_selected(&g));
+    }
+    fb_conv_geom wide = fb_conv_geom_make(2, 128, 16, 16, 128, 3, 1, 1);
+    fb_conv_geom strided = fb_conv_geom_make(2, 16, 32, 32, 16, 3, 2, 1);
+    fb_conv_geom narrow = fb_conv_geom_make(2, 16, 8, 8, 16, 3, 1, 1);
+    assert_false(fb_conv3x3_selected(&wide));
+    assert_false(fb_conv3x3_selected(&strided));
+    assert_false(fb_conv3x3_selected(&narrow));
 }
 
 static void test_conv_vs_oracle(void **state)
@@ -1067,7 +1097,7 @@ static void test_fd_cross_entropy(void **state)
 
 /* ---- 3 and 4. every op once, for cpu vs cpu-ref and for determinism ------- */
 
-#define MAX_RESULTS 96
+#define MAX_RESULTS 128
 
 /* The host copies of every output of one pass over all ops. */
 typedef struct op_results {
@@ -1443,6 +1473,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_prestate(test_determinism, cpu),
         cmocka_unit_test(test_backend_check),
         cmocka_unit_test(test_backend_by_name),
+        cmocka_unit_test(test_conv_direct_selection),
     };
     int failures = 0;
     failures += cmocka_run_group_tests_name("oracle vs finite differences", finite_difference_tests,

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_conv3x3.h"
 #include "freqbias/backend.h"
 #include "im2col.h"
 #include "kernels.h"
@@ -98,6 +99,8 @@ static size_t slot_area_floats(const conv_plan *plan)
 
 static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
 {
+    if (fb_conv3x3_selected(g))
+        return fb_conv3x3_workspace(g, omp_get_max_threads());
     conv_plan plan = plan_conv(g);
     size_t floats = slot_area_floats(&plan) + (size_t)omp_get_max_threads() * per_thread_floats(&plan);
     return floats * sizeof(float);
@@ -181,6 +184,10 @@ static chunk_view chunk_at(const conv_run *r, const fb_conv_geom *g, int chunk)
 static void cpu_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                                const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
 {
+    if (fb_conv3x3_selected(g)) {
+        fb_conv3x3_forward(out, in, weight, bias, g, workspace, workspace_bytes);
+        return;
+    }
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
@@ -210,6 +217,10 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
                                      const fb_conv_geom *g, void *workspace,
                                      size_t workspace_bytes)
 {
+    if (fb_conv3x3_selected(g)) {
+        fb_conv3x3_backward_data(din, dout, weight, g, workspace, workspace_bytes);
+        return;
+    }
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
@@ -228,12 +239,11 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
     }
 }
 
-static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float *dout,
-                                       const float *in, const fb_conv_geom *g, void *workspace,
-                                       size_t workspace_bytes)
+/* dweight by im2col + sgemm, summed over chunks in the fixed slots. */
+static void gemm_backward_filter(float *dweight, const float *dout, const float *in,
+                                 const fb_conv_geom *g, const conv_run *run)
 {
-    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
-
+    const conv_run r = *run;
 #pragma omp parallel for num_threads(r.threads) schedule(static, 1)
     for (int slot = 0; slot < r.plan.slots; slot++) {
         float *partial = slot == 0 ? dweight : r.slot_area + (size_t)(slot - 1) * r.plan.slot_floats;
@@ -265,6 +275,17 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
             dweight[i] = sum;
         }
     }
+}
+
+static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float *dout,
+                                       const float *in, const fb_conv_geom *g, void *workspace,
+                                       size_t workspace_bytes)
+{
+    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
+    if (fb_conv3x3_selected(g))
+        fb_conv3x3_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
+    else
+        gemm_backward_filter(dweight, dout, in, g, &r);
     if (dbias) {
 #pragma omp parallel for schedule(static)
         for (int o = 0; o < g->out_channels; o++) {
