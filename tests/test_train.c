@@ -36,7 +36,6 @@
 #include "freqbias/safetensors.h"
 #include "testutil.h"
 
-static char freqbias_binary[1024];
 static char *work_dir;
 
 static const char *fixture(const char *name)
@@ -48,87 +47,12 @@ static const char *fixture(const char *name)
     return p;
 }
 
-/* Runs build/freqbias with args (NULL-terminated), output to log; returns
- * the exit code. With kill_when set, SIGKILLs the child delay seconds after
- * that file appears. */
-static int run_freqbias_killing(const char *log, const char *kill_when, double delay, ...)
-{
-    const char *args[64] = {freqbias_binary};
-    int n = 1;
-    va_list list;
-    va_start(list, delay);
-    const char *arg;
-    while ((arg = va_arg(list, const char *)) && n < 63)
-        args[n++] = arg;
-    va_end(list);
-    args[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(freqbias_binary, (char *const *)args);
-        _exit(127);
-    }
-    if (kill_when) {
-        struct stat st;
-        while (stat(kill_when, &st) != 0) {
-            int status;
-            if (waitpid(pid, &status, WNOHANG) == pid)
-                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-            nanosleep(&(struct timespec){0, 20000000}, NULL);
-        }
-        nanosleep(&(struct timespec){(time_t)delay, (long)((delay - (time_t)delay) * 1e9)}, NULL);
-        kill(pid, SIGKILL);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
-}
-
-#define RUN(log, ...) run_freqbias_killing(log, NULL, 0.0, __VA_ARGS__, (const char *)NULL)
-
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc(*size + 1);
-    if (fread(data, 1, *size, f) != *size) {
-        free(data);
-        data = NULL;
-    } else {
-        data[*size] = '\0';
-    }
-    fclose(f);
-    return data;
-}
-
 static void write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, size, f), size);
     fclose(f);
-}
-
-static int same_file(const char *label, const char *a, const char *b)
-{
-    size_t size_a = 0, size_b = 0;
-    char *x = read_file(a, &size_a), *y = read_file(b, &size_b);
-    int same = x && y && size_a == size_b;
-    if (same)
-        same = compare_bits(label, x, y, size_a);
-    else
-        printf("[%s] %s (%zu bytes) vs %s (%zu bytes) FAIL\n", label, a, size_a, b, size_b);
-    free(x);
-    free(y);
-    return same;
 }
 
 static const char *in_work(const char *name)
@@ -140,13 +64,6 @@ static const char *in_work(const char *name)
     return p;
 }
 
-static void print_log(const char *log)
-{
-    size_t size;
-    char *text = read_file(log, &size);
-    printf("---- %s\n%s----\n", log, text ? text : "(missing)");
-    free(text);
-}
 
 /* ---- readers on the real fixtures ---- */
 
@@ -611,16 +528,7 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
-    /* build/tests/test_train -> build/freqbias */
-    snprintf(freqbias_binary, sizeof freqbias_binary, "%s", argv[0]);
-    char *slash = strrchr(freqbias_binary, '/');
-    if (slash)
-        *slash = '\0';
-    slash = strrchr(freqbias_binary, '/');
-    if (slash)
-        snprintf(slash + 1, sizeof freqbias_binary - (size_t)(slash + 1 - freqbias_binary), "freqbias");
-    else
-        snprintf(freqbias_binary, sizeof freqbias_binary, "../freqbias");
+    set_freqbias_binary(argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_fixtures),
         cmocka_unit_test(test_loader_twin),

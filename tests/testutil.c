@@ -14,12 +14,17 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "freqbias/rng.h"
@@ -189,4 +194,104 @@ void remove_tree(const char *path)
     }
     if (rmdir(path) != 0)
         fprintf(stderr, "remove_tree: cannot remove %s: %s\n", path, strerror(errno));
+}
+
+/* ---- running the freqbias binary (CLI tests) ---- */
+
+static char freqbias_binary[1024] = "build/freqbias";
+
+void set_freqbias_binary(const char *argv0)
+{
+    /* build/tests/test_x -> build/freqbias */
+    snprintf(freqbias_binary, sizeof freqbias_binary, "%s", argv0);
+    char *slash = strrchr(freqbias_binary, '/');
+    if (slash)
+        *slash = '\0';
+    slash = strrchr(freqbias_binary, '/');
+    if (slash)
+        snprintf(slash + 1, sizeof freqbias_binary - (size_t)(slash + 1 - freqbias_binary), "freqbias");
+    else
+        snprintf(freqbias_binary, sizeof freqbias_binary, "../freqbias");
+}
+
+/* Runs build/freqbias with args (NULL-terminated), output to log; returns
+ * the exit code. With kill_when set, SIGKILLs the child delay seconds after
+ * that file appears. */
+int run_freqbias_killing(const char *log, const char *kill_when, double delay, ...)
+{
+    const char *args[64] = {freqbias_binary};
+    int n = 1;
+    va_list list;
+    va_start(list, delay);
+    const char *arg;
+    while ((arg = va_arg(list, const char *)) && n < 63)
+        args[n++] = arg;
+    va_end(list);
+    args[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(freqbias_binary, (char *const *)args);
+        _exit(127);
+    }
+    if (kill_when) {
+        struct stat st;
+        while (stat(kill_when, &st) != 0) {
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+        }
+        nanosleep(&(struct timespec){(time_t)delay, (long)((delay - (time_t)delay) * 1e9)}, NULL);
+        kill(pid, SIGKILL);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+
+char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = malloc(*size + 1);
+    if (fread(data, 1, *size, f) != *size) {
+        free(data);
+        data = NULL;
+    } else {
+        data[*size] = '\0';
+    }
+    fclose(f);
+    return data;
+}
+
+int same_file(const char *label, const char *a, const char *b)
+{
+    size_t size_a = 0, size_b = 0;
+    char *x = read_file(a, &size_a), *y = read_file(b, &size_b);
+    int same = x && y && size_a == size_b;
+    if (same)
+        same = compare_bits(label, x, y, size_a);
+    else
+        printf("[%s] %s (%zu bytes) vs %s (%zu bytes) FAIL\n", label, a, size_a, b, size_b);
+    free(x);
+    free(y);
+    return same;
+}
+
+void print_log(const char *log)
+{
+    size_t size;
+    char *text = read_file(log, &size);
+    printf("---- %s\n%s----\n", log, text ? text : "(missing)");
+    free(text);
 }

@@ -43,4 +43,19 @@ const char *ref_data_dir(void);
 char *make_temp_dir(void);
 void remove_tree(const char *path);
 
+/* CLI tests. set_freqbias_binary(argv[0]) finds build/freqbias next to
+ * build/tests/. run_freqbias_killing runs it with the NULL-terminated
+ * arguments, stdout and stderr to log, and returns the exit code (128 +
+ * signal if killed); with kill_when set it SIGKILLs the child `delay`
+ * seconds after that file appears. RUN(log, args...) runs without killing. */
+void set_freqbias_binary(const char *argv0);
+int run_freqbias_killing(const char *log, const char *kill_when, double delay, ...);
+#define RUN(log, ...) run_freqbias_killing(log, NULL, 0.0, __VA_ARGS__, (const char *)NULL)
+/* The whole file, NUL-terminated (NULL if unreadable); *size its length. */
+char *read_file(const char *path, size_t *size);
+/* Byte identity of two files, with a printed report line. */
+int same_file(const char *label, const char *a, const char *b);
+/* Prints a log file between marker lines. */
+void print_log(const char *log);
+
 #endif

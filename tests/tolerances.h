@@ -56,4 +56,11 @@
  * ReLU kinks crossed bound what is achievable. */
 #define TOL_MODEL_FINITE_DIFF 2e-2
 
+/* CDES spectral-density loss: our float32 gradient (FFTW float, logf,
+ * band sums in double) against central differences (h = 1e-4) of a double
+ * naive-DFT implementation, relative to the largest sampled |gradient|.
+ * Measured 1.7e-6 (float rounding of |F| and log(1+|F|)); a wrong min-max
+ * or |F| backward gives errors of order 1. */
+#define TOL_CDES_GRAD 1e-4
+
 #endif

@@ -24,16 +24,36 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* data_batch_1.bin, data_batch_2.bin, ... as far as they go (the official
+ * five, or the fewer, possibly shorter files of a generated subset). */
+static fb_status load_train_batches(const char *dir, fb_dataset *out)
+{
+    char storage[5][1100];
+    const char *paths[5];
+    int count = 0;
+    while (count < 5) {
+        snprintf(storage[count], sizeof storage[count], "%s/data_batch_%d.bin", dir, count + 1);
+        if (access(storage[count], F_OK) != 0)
+            break;
+        paths[count] = storage[count];
+        count++;
+    }
+    if (count == 0)
+        return fb_error(FB_ERR_IO, "%s: has test_batch.bin but no data_batch_1.bin", dir);
+    return fb_cifar10_read_files(paths, count, out);
+}
+
 fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,
                            fb_dataset *out)
 {
     if (path) {
-        /* the official CIFAR-10 folder holds both splits: read the one asked
-         * for instead of merging every *.bin (which would train on the test set) */
+        /* a folder in the CIFAR-10 layout (the official one, or a generated
+         * CDES set) holds both splits: read the one asked for instead of
+         * merging every *.bin (which would train on the test set) */
         char probe[1100];
         snprintf(probe, sizeof probe, "%s/test_batch.bin", path);
         if (is_dir(path) && access(probe, F_OK) == 0)
-            return fb_cifar10_read(path, split, out);
+            return split == FB_SPLIT_TEST ? fb_dataset_load_path(probe, out) : load_train_batches(path, out);
         return fb_dataset_load_path(path, out);
     }
     if (!dir)

@@ -13,8 +13,10 @@
 int cli_fail(const char *command, fb_status status);
 
 /* The training or test split from --data DIR --dataset KIND, or from a
- * --train-data / --test-data path when given (that wins; a path to the
- * official cifar-10-batches-bin folder gives the requested split). DIR may
+ * --train-data / --test-data path when given (that wins; a folder in the
+ * CIFAR-10 layout — the official one or a generated CDES set — gives the
+ * requested split: test_batch.bin, or data_batch_1.bin, 2, ... as far as
+ * they exist, of any length). DIR may
  * hold the files directly or in the official archive's subfolder
  * (cifar-10-batches-bin, cifar-100-binary). */
 fb_status cli_load_dataset(const char *dir, const char *kind, const char *path, fb_split split,

@@ -24,6 +24,8 @@ static const command commands[] = {
     {"sweep", cmd_sweep, "accuracy and feature discrimination on low/high-pass test sets (Fig. 3)"},
     {"gradspec", cmd_gradspec, "gradient-spectrum evolution over a run's checkpoints (grad.py)"},
     {"hars", cmd_hars, "build the HARS training set (own high + another class's low frequencies)"},
+    {"cdes-train", cmd_cdes_train, "train the CDES toy kernels towards a double-peak spectral density"},
+    {"cdes-generate", cmd_cdes_generate, "build the CDES SCR/WCR datasets from trained kernels"},
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
@@ -33,7 +35,7 @@ static void usage(FILE *out)
     fprintf(out, "freqbias %s — frequency bias in image classification, in C\n\n", FB_VERSION);
     fprintf(out, "usage: freqbias <command> [--help] [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)
