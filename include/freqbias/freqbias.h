@@ -7,6 +7,11 @@
  *   backend.h     the op table (cpu-ref, cpu)
  *   model.h       CIFAR ResNets and the CDES toy model
  *   checkpoint.h  model state_dicts as safetensors
+ *   dataset.h, loader.h   readers, batches with augmentation
+ *   evaluate.h    accuracy, features, inter-class variance
+ *   spectrum.h    FFTs, masks, filters, radial averages, gradient spectra, HARS
+ *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
+ *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
  */
 #ifndef FREQBIAS_FREQBIAS_H
@@ -14,14 +19,21 @@
 
 #include "freqbias/atomic_file.h"
 #include "freqbias/backend.h"
+#include "freqbias/cdes.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dataset.h"
 #include "freqbias/error.h"
+#include "freqbias/evaluate.h"
 #include "freqbias/json.h"
+#include "freqbias/loader.h"
 #include "freqbias/model.h"
+#include "freqbias/npy.h"
+#include "freqbias/plot.h"
 #include "freqbias/rng.h"
 #include "freqbias/runtime.h"
 #include "freqbias/safetensors.h"
 #include "freqbias/sha256.h"
+#include "freqbias/spectrum.h"
 #include "freqbias/tensor.h"
 #include "freqbias/version.h"
 
