@@ -10,6 +10,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_gradspec(int argc, char **argv);
 int cmd_hars(int argc, char **argv);
 int cmd_spectrum(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_cdes_train(int argc, char **argv);
 int cmd_cdes_generate(int argc, char **argv);
 

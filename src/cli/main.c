@@ -27,6 +27,7 @@ static const command commands[] = {
     {"cdes-train", cmd_cdes_train, "train the CDES toy kernels towards a double-peak spectral density"},
     {"cdes-generate", cmd_cdes_generate, "build the CDES SCR/WCR datasets from trained kernels"},
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
+    {"report", cmd_report, "run every experiment as resumable stages; write report.md/.html"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 

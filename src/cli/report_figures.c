@@ -1,0 +1,291 @@
+/* report_figures.c — combined figures of the report (list in
+ * report_figures.h), drawn from the stages' CSV/npy files and the datasets.
+ *
+ * The sample grids show pixels in [0,1]: a high-pass image has values
+ * around 0 (negative and positive), so for display every filtered image is
+ * min-max normalised per image and channel (C4), as the seed stored its
+ * filtered sets; the evaluations themselves use --norm none.
+ */
+#include "report_figures.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "freqbias/plot.h"
+#include "freqbias/spectrum.h"
+#include "report_paper.h"
+
+void report_results_load(const report_pipeline *p, report_results *res)
+{
+    memset(res, 0, sizeof *res);
+    res->bands = 20;
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const report_model *model = &p->models[m];
+        res->have_sweep[m] = sweep_load(model->sweep, &res->sweep[m]) == FB_OK;
+        res->have_gradspec[m] = gradspec_load(model->run, &res->gradspec[m]) == FB_OK;
+        res->have_log[m] = train_log_load(model->run, &res->log[m]) == FB_OK;
+        char path[1200];
+        int n1 = 0, n2 = 0;
+        snprintf(path, sizeof path, "%s/spectrum_mean.npy", model->spectrum);
+        fb_status a = npy_floats_load(path, res->image_density[m], GRADSPEC_MAX_BANDS, &n1);
+        snprintf(path, sizeof path, "%s/gradient_density.npy", model->spectrum);
+        fb_status b = npy_floats_load(path, res->gradient_density[m], GRADSPEC_MAX_BANDS, &n2);
+        res->have_density[m] = a == FB_OK && b == FB_OK && n1 == n2 && n1 > 0;
+        if (res->have_density[m])
+            res->bands = n1;
+    }
+}
+
+/* top-1 (what = 0) or inter-class variance (1) of baseline and HARS on
+ * X_l and X_h against r. */
+static fb_status sweep_figure(const report_results *res, const char *path, int what)
+{
+    static const char *const names[2][2] = {{"baseline, low-pass X_l", "baseline, high-pass X_h"},
+                                            {"HARS model, low-pass X_l", "HARS model, high-pass X_h"}};
+    static const int models[2] = {MODEL_BASELINE, MODEL_HARS};
+    double x[4][SWEEP_MAX_ROWS], y[4][SWEEP_MAX_ROWS];
+    fb_line_series series[4];
+    int count = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!res->have_sweep[models[k]])
+            continue;
+        const sweep_result *s = &res->sweep[models[k]];
+        for (int f = 0; f < 2; f++) {
+            int n = 0;
+            for (int i = 0; i < s->count; i++)
+                if (strcmp(s->rows[i].freq, f ? "high" : "low") == 0) {
+                    x[count][n] = s->rows[i].r;
+                    y[count][n++] = what ? s->rows[i].inter : s->rows[i].top1;
+                }
+            series[count] = (fb_line_series){names[k][f], x[count], y[count], n};
+            count++;
+        }
+    }
+    if (!count)
+        return FB_OK;
+    fb_plot_labels labels = fb_plot_labels_default();
+    labels.title = what ? "Feature discrimination on filtered test images (E1)"
+                        : "Test accuracy on filtered test images (E1, E4)";
+    labels.x_label = "filter radius r (frequency bins from the DC component)";
+    labels.y_label = what ? "inter-class variance of penultimate features" : "top-1 accuracy";
+    const sweep_row *clean = sweep_find(&res->sweep[MODEL_BASELINE], "clean", 0);
+    if (clean && res->have_sweep[MODEL_BASELINE]) {
+        labels.has_reference = 1;
+        labels.reference = what ? clean->inter : clean->top1;
+        labels.reference_label = "baseline, clean test set";
+    }
+    if (!what) {
+        labels.fixed_y = 1;
+        labels.y_min = 0.0;
+        labels.y_max = 1.0;
+    }
+    return fb_plot_lines(path, series, count, &labels);
+}
+
+static fb_status cdes_figure(const report_results *res, const char *path)
+{
+    static const int models[3] = {MODEL_SCR, MODEL_WCR, MODEL_BASELINE};
+    static const char *const ours[3] = {"f_scr (measured)", "f_wcr (measured)", "f_baseline (measured)"};
+    static const char *const theirs[3] = {"f_scr (paper)", "f_wcr (paper)", "f_baseline (paper)"};
+    double x[PAPER_CDES_RADII], y[6][PAPER_CDES_RADII];
+    fb_line_series series[6];
+    int count = 0;
+    for (int r = 0; r < PAPER_CDES_RADII; r++)
+        x[r] = paper_cdes_radii[r];
+    for (int k = 0; k < 3; k++) {
+        if (!res->have_sweep[models[k]])
+            continue;
+        for (int r = 0; r < PAPER_CDES_RADII; r++)
+            y[count][r] = sweep_top1(&res->sweep[models[k]], "high", x[r]);
+        series[count] = (fb_line_series){ours[k], x, y[count], PAPER_CDES_RADII};
+        count++;
+    }
+    if (!count)
+        return FB_OK;
+    for (int k = 0; k < 3; k++) {
+        for (int r = 0; r < PAPER_CDES_RADII; r++)
+            y[count][r] = paper_cdes_top1[k][r] / 100.0;
+        series[count] = (fb_line_series){theirs[k], x, y[count], PAPER_CDES_RADII};
+        count++;
+    }
+    fb_plot_labels labels = fb_plot_labels_default();
+    labels.title = "CDES: top-1 on high-pass test images of each model's own dataset (E3)";
+    labels.x_label = "high-pass radius r (frequency bins)";
+    labels.y_label = "top-1 accuracy";
+    labels.fixed_y = 1;
+    labels.y_min = 0.0;
+    labels.y_max = 1.0;
+    return fb_plot_lines(path, series, count, &labels);
+}
+
+static fb_status density_figure(const report_results *res, const char *path)
+{
+    static const int models[4] = {MODEL_BASELINE, MODEL_SCR, MODEL_WCR, MODEL_HARS};
+    static const char *const names[4][2] = {{"CIFAR-10 images", "f_baseline gradient"},
+                                            {"SCR images", "f_scr gradient"},
+                                            {"WCR images", "f_wcr gradient"},
+                                            {"HARS images", "f_hars gradient"}};
+    double x[GRADSPEC_MAX_BANDS], y[8][GRADSPEC_MAX_BANDS];
+    fb_line_series series[8];
+    int count = 0;
+    for (int b = 0; b < res->bands; b++)
+        x[b] = b;
+    for (int k = 0; k < 4; k++) {
+        if (!res->have_density[models[k]])
+            continue;
+        for (int g = 0; g < 2; g++) {
+            for (int b = 0; b < res->bands; b++)
+                y[count][b] = g ? res->gradient_density[models[k]][b] : res->image_density[models[k]][b];
+            series[count] = (fb_line_series){names[k][g], x, y[count], res->bands};
+            count++;
+        }
+    }
+    if (!count)
+        return FB_OK;
+    fb_plot_labels labels = fb_plot_labels_default();
+    labels.title = "Spectral density: images vs the trained model's input gradients";
+    labels.x_label = "frequency band (azimuthal average, band b = radius b+1)";
+    labels.y_label = "density (per-image min-max, mean over images)";
+    labels.fixed_y = 1;
+    labels.y_min = 0.0;
+    labels.y_max = 1.0;
+    return fb_plot_lines(path, series, count, &labels);
+}
+
+static fb_status training_figure(const report_pipeline *p, const report_results *res, const char *path)
+{
+    double x[MODEL_COUNT][TRAIN_LOG_MAX];
+    fb_line_series series[MODEL_COUNT];
+    static const char *const names[MODEL_COUNT] = {"f_baseline (CIFAR-10 test)", "f_hars (CIFAR-10 test)",
+                                                   "f_scr (SCR test)", "f_wcr (WCR test)"};
+    int count = 0;
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        if (!res->have_log[m])
+            continue;
+        for (int e = 0; e < res->log[m].epochs; e++)
+            x[count][e] = e + 1;
+        series[count] = (fb_line_series){names[m], x[count], res->log[m].test_acc, res->log[m].epochs};
+        count++;
+    }
+    (void)p;
+    if (!count)
+        return FB_OK;
+    fb_plot_labels labels = fb_plot_labels_default();
+    labels.title = "Clean test accuracy during training";
+    labels.x_label = "epoch";
+    labels.y_label = "top-1 accuracy (own test split)";
+    labels.fixed_y = 1;
+    labels.y_min = 0.0;
+    labels.y_max = 1.0;
+    return fb_plot_lines(path, series, count, &labels);
+}
+
+#define SAMPLE_COLUMNS 8
+
+/* The first SAMPLE_COLUMNS images of a dataset path (file or folder). */
+static fb_status first_images(const char *path, fb_split split, fb_dataset *data)
+{
+    FB_TRY(cli_load_dataset(NULL, "cifar10", path, split, data));
+    if (data->count > SAMPLE_COLUMNS)
+        data->count = SAMPLE_COLUMNS;
+    return FB_OK;
+}
+
+static fb_status filtered_samples_figure(const report_pipeline *p, const char *path)
+{
+    static const double radii[4] = {4, 8, 12, 16};
+    fb_dataset data;
+    FB_TRY(first_images(p->data.test_path, FB_SPLIT_TEST, &data));
+    int n = data.count, rows = 9;
+    size_t image = (size_t)data.channels * data.height * data.width;
+    float *grid = calloc((size_t)rows * SAMPLE_COLUMNS * image, sizeof(float));
+    char captions[9 * SAMPLE_COLUMNS][32];
+    const char *caption_pointers[9 * SAMPLE_COLUMNS];
+    fb_status status = grid ? FB_OK : fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    for (int row = 0; status == FB_OK && row < rows; row++) {
+        float *filtered = NULL;
+        if (row == 0) {
+            snprintf(captions[0], sizeof captions[0], "original");
+            filtered = malloc((size_t)n * image * sizeof(float));
+            if (filtered)
+                fb_u8_to_unit(filtered, data.pixels, (size_t)n * image);
+            else
+                status = fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+        } else {
+            fb_freq freq = row <= 4 ? FB_FREQ_LOW : FB_FREQ_HIGH;
+            double r = radii[(row - 1) % 4];
+            snprintf(captions[row * SAMPLE_COLUMNS], sizeof captions[0], "%s r=%g", row <= 4 ? "low" : "high", r);
+            status = fb_filter_dataset(&data, freq, r, 0.0, FB_NORM_MINMAX, &filtered, NULL);
+        }
+        if (status == FB_OK)
+            memcpy(grid + (size_t)row * SAMPLE_COLUMNS * image, filtered, (size_t)n * image * sizeof(float));
+        free(filtered);
+        for (int c = 0; c < SAMPLE_COLUMNS; c++)
+            caption_pointers[row * SAMPLE_COLUMNS + c] = c == 0 ? captions[row * SAMPLE_COLUMNS] : "";
+    }
+    if (status == FB_OK)
+        status = fb_plot_image_grid(path, grid, rows * SAMPLE_COLUMNS, data.channels, data.height, data.width,
+                                    SAMPLE_COLUMNS, 3, caption_pointers,
+                                    "Test images: original, low-pass X_l and high-pass X_h (display: min-max)");
+    free(grid);
+    fb_dataset_free(&data);
+    return status;
+}
+
+static fb_status dataset_samples_figure(const report_pipeline *p, const char *path)
+{
+    const char *sources[4] = {p->data.train_path, p->models[MODEL_HARS].train_data,
+                              p->models[MODEL_SCR].train_data, p->models[MODEL_WCR].train_data};
+    static const char *const names[4] = {"CIFAR-10", "HARS", "SCR", "WCR"};
+    size_t image = 3 * 32 * 32;
+    float *grid = calloc(4 * SAMPLE_COLUMNS * image, sizeof(float));
+    const char *captions[4 * SAMPLE_COLUMNS];
+    if (!grid)
+        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    int rows = 0;
+    for (int k = 0; k < 4; k++) {
+        fb_dataset data;
+        if (first_images(sources[k], FB_SPLIT_TRAIN, &data) != FB_OK)
+            continue; /* not generated (its stage did not run) */
+        if (data.channels == 3 && data.height == 32 && data.width == 32 && data.count == SAMPLE_COLUMNS) {
+            fb_u8_to_unit(grid + (size_t)rows * SAMPLE_COLUMNS * image, data.pixels, SAMPLE_COLUMNS * image);
+            for (int c = 0; c < SAMPLE_COLUMNS; c++)
+                captions[rows * SAMPLE_COLUMNS + c] = c == 0 ? names[k] : "";
+            rows++;
+        }
+        fb_dataset_free(&data);
+    }
+    fb_status status = FB_OK;
+    if (rows)
+        status = fb_plot_image_grid(path, grid, rows * SAMPLE_COLUMNS, 3, 32, 32, SAMPLE_COLUMNS, 3, captions,
+                                    "The first training images of each dataset (same index per column)");
+    free(grid);
+    return status;
+}
+
+fb_status report_figures_draw(const report_pipeline *p, const report_results *res, const char *dir, int *drawn)
+{
+    char path[1200];
+    *drawn = 0;
+    FB_TRY(cli_make_dirs(dir));
+#define DRAW(name, call)                              \
+    do {                                              \
+        snprintf(path, sizeof path, "%s/%s", dir, name); \
+        FB_TRY(call);                                 \
+        (*drawn)++;                                   \
+    } while (0)
+    DRAW("accuracy_vs_r.png", sweep_figure(res, path, 0));
+    DRAW("interclass_vs_r.png", sweep_figure(res, path, 1));
+    DRAW("cdes_highpass.png", cdes_figure(res, path));
+    DRAW("density.png", density_figure(res, path));
+    DRAW("training.png", training_figure(p, res, path));
+    const report_stage *data_stage = report_pipeline_stage(p, "data");
+    if (data_stage && (data_stage->action == STAGE_RAN || data_stage->action == STAGE_SKIPPED))
+        DRAW("filtered_samples.png", filtered_samples_figure(p, path));
+    DRAW("dataset_samples.png", dataset_samples_figure(p, path));
+#undef DRAW
+    return FB_OK;
+}

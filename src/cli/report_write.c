@@ -1,0 +1,596 @@
+/* report_write.c — the report itself: every figure and table of the
+ * paper's experiments as this run measured them, the paper's published
+ * numbers beside ours where PAPER.md has them, the preset's choices, the
+ * five findings, and for every table the exact command (and checkpoint
+ * with its SHA-256) that produced it.
+ *
+ * Sections: summary · preset and data · E1 feature discrimination ·
+ * E2 learning priority · E3 CDES · E4 HARS · E5 band-power KDEs · samples ·
+ * stages. A section whose stages did not finish says so and shows what
+ * exists.
+ */
+#include "report_write.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_util.h"
+#include "freqbias/runtime.h"
+#include "freqbias/version.h"
+#include "report_doc.h"
+#include "report_paper.h"
+#include "report_results.h"
+
+typedef struct writer {
+    const report_pipeline *p;
+    const report_outcome *outcome;
+    const report_results *res;
+    report_doc doc;
+} writer;
+
+/* path relative to the report folder (paths inside it start with OUT/). */
+static const char *relative(const writer *w, const char *path)
+{
+    size_t n = strlen(w->p->out_dir);
+    return strncmp(path, w->p->out_dir, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+}
+
+static void image(writer *w, const char *path, const char *caption)
+{
+    doc_image(&w->doc, relative(w, path), caption);
+}
+
+static void format_number(char *out, size_t size, double value, const char *format)
+{
+    if (isnan(value))
+        snprintf(out, size, "–");
+    else
+        snprintf(out, size, format, value);
+}
+
+/* "Produced by stage X (ran, 12.3 s):" + the command, and the checkpoint. */
+static void produced_by(writer *w, const char *stage_name, const char *checkpoint)
+{
+    const report_stage *s = report_pipeline_stage(w->p, stage_name);
+    if (!s)
+        return;
+    char command[8 * STAGE_PATH];
+    stage_command_line(s, w->outcome->threads, command, sizeof command);
+    if (s->action == STAGE_RAN || s->action == STAGE_SKIPPED || s->action == STAGE_RESUMED)
+        doc_paragraph(&w->doc, "Produced by stage `%s` (%s; %.1f s of wall time when it ran):", s->name,
+                      stage_action_name(s->action), s->wall_seconds);
+    else
+        doc_paragraph(&w->doc, "**Stage `%s` did not finish in this run (%s)**; its command:", s->name,
+                      stage_action_name(s->action));
+    doc_code(&w->doc, command);
+    char hex[65];
+    if (checkpoint && stage_file_sha256(checkpoint, hex) == FB_OK)
+        doc_paragraph(&w->doc, "Checkpoint `%s` (SHA-256 `%.16s…`).", relative(w, checkpoint), hex);
+}
+
+static void section_header(writer *w)
+{
+    const report_pipeline *p = w->p;
+    const report_preset *preset = p->preset;
+    char stamp[64];
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", &utc);
+    double total = 0.0;
+    for (int i = 0; i < p->count; i++)
+        total += p->stages[i].wall_seconds;
+    doc_paragraph(&w->doc,
+                  "Reproduction of Lin, Gao, Sang, *Investigating and Explaining the Frequency Bias in Image "
+                  "Classification* (IJCAI-22) by `freqbias %s` (profile %s, %s, backend `%s`, seed %llu), "
+                  "preset **%s**, written %s. Stage wall time in all: %.1f min (this invocation: %.1f min).",
+                  FB_VERSION, FB_PROFILE, fb_runtime_note(), p->backend, (unsigned long long)p->seed,
+                  preset->name, stamp, total / 60.0, w->outcome->seconds / 60.0);
+    if (w->outcome->failed_stage >= 0)
+        doc_paragraph(&w->doc,
+                      "**INCOMPLETE: stage `%s` failed** — %s. The sections below show what the finished stages "
+                      "measured. Rerun the same command to continue: finished stages are skipped.",
+                      p->stages[w->outcome->failed_stage].name, w->outcome->message);
+    if (strcmp(preset->name, "tiny") == 0)
+        doc_paragraph(&w->doc, "**Preset tiny is a test of the pipeline**: a few hundred images and two epochs; "
+                               "its numbers are noise and its verdicts mean nothing about the paper.");
+}
+
+static void section_summary(writer *w, const report_finding *findings)
+{
+    doc_heading(&w->doc, 2, "Summary: the findings, measured");
+    doc_list_begin(&w->doc, 1);
+    for (int i = 0; i < REPORT_FINDINGS; i++)
+        doc_list_item(&w->doc, "%s", findings[i].line);
+    doc_list_end(&w->doc);
+    doc_paragraph(&w->doc, "Criteria (a verdict compares our numbers with each other; it says whether this run "
+                           "shows the paper's qualitative claim, not whether it matches the paper's numbers):");
+    doc_list_begin(&w->doc, 1);
+    for (int i = 0; i < REPORT_FINDINGS; i++)
+        doc_list_item(&w->doc, "%s.", findings[i].criterion);
+    doc_list_end(&w->doc);
+}
+
+static void section_preset(writer *w)
+{
+    const report_preset *preset = w->p->preset;
+    doc_heading(&w->doc, 2, "Preset `%s` and data", preset->name);
+    doc_paragraph(&w->doc, "%s. Sized for: %s.", preset->purpose, preset->budget);
+    static const char *const headers[2] = {"choice", "value"};
+    doc_table_begin(&w->doc, 2, headers);
+    char value[256];
+#define ROW(name, ...)                                  \
+    do {                                                \
+        snprintf(value, sizeof value, __VA_ARGS__);     \
+        const char *cells[2] = {name, value};           \
+        doc_table_row(&w->doc, cells);                  \
+    } while (0)
+    if (preset->train_images)
+        ROW("training images", "first %d of 50,000", preset->train_images);
+    else
+        ROW("training images", "all 50,000");
+    if (preset->test_images)
+        ROW("test images", "first %d of 10,000", preset->test_images);
+    else
+        ROW("test images", "all 10,000");
+    ROW("classifiers", "CIFAR ResNet-18, width %d (the paper's: 64)", preset->width);
+    ROW("epochs", "%d (the paper's: 200)", preset->epochs);
+    ROW("learning rate", "0.1, %s%s", preset->lr_milestones[0] ? "×0.1 after epochs " : "×0.1 every 50 epochs",
+        preset->lr_milestones);
+    ROW("batch, momentum, weight decay, augmentation", "%d, 0.9, 5e-4, reflect-pad 4 + crop + flip", preset->batch);
+    ROW("online gradient spectrum", "first %d test images of each model's test split", preset->gradspec_images);
+    ROW("radii", "sweep r = %s; CDES table r = %s; HARS r = %d", REPORT_SWEEP_RADII, REPORT_CDES_RADII,
+        REPORT_HARS_RADIUS);
+    if (preset->cdes_scr_images_per_class)
+        ROW("CDES SCR kernels", "first %d images per class (train, then test), %d epochs, StepLR(%d), batch %d",
+            preset->cdes_scr_images_per_class, preset->cdes_epochs, preset->cdes_step_lr, preset->cdes_batch);
+    else
+        ROW("CDES SCR kernels", "all 6,000 images per class, %d epochs, StepLR(%d), batch %d", preset->cdes_epochs,
+            preset->cdes_step_lr, preset->cdes_batch);
+    if (preset->cdes_wcr_images)
+        ROW("CDES WCR kernels", "first %d of the 60,000 images, %d epochs", preset->cdes_wcr_images,
+            preset->cdes_epochs);
+    else
+        ROW("CDES WCR kernels", "all 60,000 images, %d epochs", preset->cdes_epochs);
+    ROW("checkpoint evaluated", "the last epoch's (`last.safetensors`), never the best-on-test one");
+#undef ROW
+    doc_table_end(&w->doc);
+    int official = report_data_official(w->p->data.record_path);
+    if (official == 1)
+        doc_paragraph(&w->doc, "Data: `%s` is the official CIFAR-10 binary release (SHA-256 of all six files "
+                               "verified; record `data/data.json`).", w->p->data.cifar_dir);
+    else if (official == 0)
+        doc_paragraph(&w->doc, "**Data: `%s` is NOT the official CIFAR-10** (SHA-256 differ, see "
+                               "`data/data.json`): the numbers below are not comparable with the paper's.",
+                      w->p->data.cifar_dir);
+    else
+        doc_paragraph(&w->doc, "Data: not verified (the data stage did not finish).");
+}
+
+static void sweep_table(writer *w, const sweep_result *s)
+{
+    static const char *const headers[7] = {"set", "r", "top-1", "top-5", "inter-class var", "intra-class var",
+                                           "ratio"};
+    doc_table_begin(&w->doc, 7, headers);
+    for (int i = 0; i < s->count; i++) {
+        const sweep_row *row = &s->rows[i];
+        char cells[7][32];
+        snprintf(cells[0], 32, "%s", row->freq);
+        if (strcmp(row->freq, "clean") == 0)
+            snprintf(cells[1], 32, "–");
+        else
+            snprintf(cells[1], 32, "%g", row->r);
+        format_number(cells[2], 32, row->top1, "%.4f");
+        format_number(cells[3], 32, row->top5, "%.4f");
+        format_number(cells[4], 32, row->inter, "%.4g");
+        format_number(cells[5], 32, row->intra, "%.4g");
+        format_number(cells[6], 32, row->ratio, "%.3f");
+        const char *pointers[7] = {cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]};
+        doc_table_row(&w->doc, pointers);
+    }
+    doc_table_end(&w->doc);
+}
+
+static void section_e1(writer *w)
+{
+    const report_results *res = w->res;
+    const report_model *base = &w->p->models[MODEL_BASELINE];
+    doc_heading(&w->doc, 2, "E1 Feature discrimination: low- vs high-frequency test images (Fig. 3)");
+    doc_paragraph(&w->doc,
+                  "The baseline is tested on low-pass `X_l` and high-pass `X_h` copies of its test images (PAPER.md "
+                  "C1 radial masks around the DC bin, real part fed as is). Inter-class variance is (1/C) Σ_c "
+                  "‖μ_c − μ‖² of the penultimate (post-pool) features. **Paper:** Fig. 3 is published as a chart "
+                  "only (ResNet-50); PAPER.md lists no numbers for it. Its claim: accuracy and inter-class "
+                  "variance are high on `X_l` and low on `X_h`, and positively correlated.");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/figures/accuracy_vs_r.png", w->p->out_dir);
+    image(w, path, "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass");
+    snprintf(path, sizeof path, "%s/figures/interclass_vs_r.png", w->p->out_dir);
+    image(w, path, "Inter-class variance of the penultimate features against r");
+    if (res->have_sweep[MODEL_BASELINE]) {
+        sweep_table(w, &res->sweep[MODEL_BASELINE]);
+        doc_paragraph(&w->doc, "Pearson correlation of top-1 and inter-class variance over these %d sets: %.3f.",
+                      res->sweep[MODEL_BASELINE].count, sweep_pearson(&res->sweep[MODEL_BASELINE]));
+    } else {
+        doc_paragraph(&w->doc, "*(no sweep results: the baseline-sweep stage did not finish)*");
+    }
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", base->run);
+    produced_by(w, "baseline-sweep", ckpt);
+}
+
+/* Up to 12 rows of a gradient-spectrum matrix, evenly spaced, with the peak band. */
+static void gradspec_table(writer *w, const gradspec_result *g)
+{
+    static const int shown[8] = {0, 2, 5, 8, 11, 14, 17, 19};
+    const char *headers[11] = {"row", "band 0", "2", "5", "8", "11", "14", "17", "19", "peak band", ""};
+    doc_table_begin(&w->doc, 10, headers);
+    int step = g->rows > 12 ? (g->rows + 10) / 11 : 1;
+    for (int r = 0; r < g->rows; r += step) {
+        int row = r;
+        if (r + step >= g->rows)
+            row = g->rows - 1; /* always show the last row */
+        char cells[10][48];
+        snprintf(cells[0], 48, "%s", row == 0 ? "before training" : "");
+        if (row > 0)
+            snprintf(cells[0], 48, "after epoch %d", row);
+        for (int k = 0; k < 8; k++)
+            format_number(cells[k + 1], 48, shown[k] < g->bands ? gradspec_scaled(g, row, shown[k]) : NAN, "%.2f");
+        snprintf(cells[9], 48, "%d", gradspec_peak_band(g, row));
+        const char *pointers[10];
+        for (int k = 0; k < 10; k++)
+            pointers[k] = cells[k];
+        doc_table_row(&w->doc, pointers);
+        if (row == g->rows - 1)
+            break;
+    }
+    doc_table_end(&w->doc);
+}
+
+static void section_e2(writer *w)
+{
+    const report_results *res = w->res;
+    doc_heading(&w->doc, 2, "E2 Learning priority: the gradient spectrum during training");
+    doc_paragraph(&w->doc,
+                  "After every epoch (and before the first), each classifier's input gradient on the first test "
+                  "images of its test split (eval mode, true-label cross-entropy) → channel sum → |fftshift(fft2)| "
+                  "→ the seed's 20-band azimuthal average (C2) → per-image min-max → mean; the heat map is "
+                  "min-maxed as a whole (x = band, y = epoch, first at the bottom). **Paper:** a figure only; "
+                  "the gradient energy starts in low bands and moves to mid bands (≈5–15) while high bands "
+                  "(≈17–19) stay dark.");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gradspec.png", w->p->models[MODEL_BASELINE].run);
+    image(w, path, "Baseline: gradient spectrum over training (bottom row: before training)");
+    if (res->have_gradspec[MODEL_BASELINE])
+        gradspec_table(w, &res->gradspec[MODEL_BASELINE]);
+    produced_by(w, "baseline-train", NULL);
+    snprintf(path, sizeof path, "%s/figures/training.png", w->p->out_dir);
+    image(w, path, "Clean test accuracy of the four classifiers per epoch");
+    static const char *const headers[5] = {"model", "peak band after epoch 1", "peak band at the end",
+                                           "bands 17–19 at the end (0–1)", "final clean top-1 (own test)"};
+    doc_table_begin(&w->doc, 5, headers);
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const gradspec_result *g = &res->gradspec[m];
+        char cells[5][48];
+        snprintf(cells[0], 48, "%s", w->p->models[m].label);
+        if (res->have_gradspec[m] && g->rows >= 2) {
+            double high = 0.0;
+            for (int b = g->bands - 3; b < g->bands; b++)
+                high += gradspec_scaled(g, g->rows - 1, b) / 3.0;
+            snprintf(cells[1], 48, "%d", gradspec_peak_band(g, 1));
+            snprintf(cells[2], 48, "%d", gradspec_peak_band(g, g->rows - 1));
+            snprintf(cells[3], 48, "%.2f", high);
+        } else {
+            snprintf(cells[1], 48, "–");
+            snprintf(cells[2], 48, "–");
+            snprintf(cells[3], 48, "–");
+        }
+        format_number(cells[4], 48, res->have_log[m] ? res->log[m].test_acc[res->log[m].epochs - 1] : NAN, "%.4f");
+        const char *pointers[5] = {cells[0], cells[1], cells[2], cells[3], cells[4]};
+        doc_table_row(&w->doc, pointers);
+    }
+    doc_table_end(&w->doc);
+}
+
+/* Every PNG in a folder (the CDES commands' own figures). */
+static void folder_images(writer *w, const char *dir, const char *what)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char *names[32];
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(d)) && count < 32) {
+        size_t len = strlen(entry->d_name);
+        if (len > 4 && strcmp(entry->d_name + len - 4, ".png") == 0)
+            names[count++] = strdup(entry->d_name);
+    }
+    closedir(d);
+    for (int i = 0; i < count; i++)
+        for (int j = i + 1; j < count; j++)
+            if (names[i] && names[j] && strcmp(names[i], names[j]) > 0) {
+                char *t = names[i];
+                names[i] = names[j];
+                names[j] = t;
+            }
+    for (int i = 0; i < count; i++) {
+        if (names[i]) {
+            char path[1400], caption[300];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            snprintf(caption, sizeof caption, "%s: %s", what, names[i]);
+            image(w, path, caption);
+        }
+        free(names[i]);
+    }
+}
+
+/* The header and the last row of a CSV (e.g. the kernels' loss.csv). */
+static void last_row_table(writer *w, const char *path)
+{
+    csv_table table;
+    if (csv_read(path, &table) != FB_OK || table.rows == 0 || table.cols > 12) {
+        if (table.cells)
+            csv_free(&table);
+        return;
+    }
+    const char *headers[12], *cells[12];
+    for (int c = 0; c < table.cols; c++) {
+        headers[c] = table.cells[c];
+        cells[c] = csv_cell(&table, table.rows - 1, c);
+    }
+    doc_paragraph(&w->doc, "Last row of `%s` (%d rows):", relative(w, path), table.rows);
+    doc_table_begin(&w->doc, table.cols, headers);
+    doc_table_row(&w->doc, cells);
+    doc_table_end(&w->doc);
+    csv_free(&table);
+}
+
+static void section_e3(writer *w)
+{
+    const report_results *res = w->res;
+    const report_pipeline *p = w->p;
+    doc_heading(&w->doc, 2, "E3 Hypothesis I, spectral density: CDES");
+    doc_paragraph(&w->doc,
+                  "Toy kernels (Conv 3→16→3, 7×7, linear) are trained to give their output a double-peaked "
+                  "spectral density; SCR trains one kernel set per class, WCR one for all images. Each dataset "
+                  "keeps the low frequencies (r < 10) of the image and takes the high ones from the kernel output. "
+                  "f_scr and f_wcr are trained on them and tested on high-pass copies of **their own** test split; "
+                  "f_baseline on CIFAR-10's. Paper numbers: PAPER.md E3 (top-1 %%).");
+    static const int models[3] = {MODEL_SCR, MODEL_WCR, MODEL_BASELINE};
+    const char *headers[PAPER_CDES_RADII + 1] = {"model (top-1 %)"};
+    char radius_names[PAPER_CDES_RADII][16];
+    for (int r = 0; r < PAPER_CDES_RADII; r++) {
+        snprintf(radius_names[r], sizeof radius_names[r], "r=%g", paper_cdes_radii[r]);
+        headers[r + 1] = radius_names[r];
+    }
+    doc_table_begin(&w->doc, PAPER_CDES_RADII + 1, headers);
+    for (int k = 0; k < 3; k++) {
+        for (int source = 0; source < 2; source++) {
+            char cells[PAPER_CDES_RADII + 1][64];
+            const char *pointers[PAPER_CDES_RADII + 1];
+            snprintf(cells[0], 64, "%s (%s)", p->models[models[k]].label, source ? "paper" : "measured");
+            for (int r = 0; r < PAPER_CDES_RADII; r++) {
+                double value = source ? paper_cdes_top1[k][r]
+                                      : 100.0 * sweep_top1(&res->sweep[models[k]], "high", paper_cdes_radii[r]);
+                format_number(cells[r + 1], 64, value, source ? "%.1f" : "**%.1f**");
+            }
+            for (int c = 0; c <= PAPER_CDES_RADII; c++)
+                pointers[c] = cells[c];
+            doc_table_row(&w->doc, pointers);
+        }
+    }
+    doc_table_end(&w->doc);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/figures/cdes_highpass.png", p->out_dir);
+    image(w, path, "Top-1 on high-pass test images: measured and published");
+    char ckpt[1200];
+    for (int k = 0; k < 2; k++) {
+        const report_model *m = &p->models[models[k]];
+        char stage[48];
+        snprintf(stage, sizeof stage, "%s-sweep", m->key);
+        snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", m->run);
+        produced_by(w, stage, ckpt);
+    }
+    doc_paragraph(&w->doc, "(f_baseline's row comes from the baseline-sweep stage of E1.)");
+    doc_heading(&w->doc, 3, "Image vs gradient spectral density");
+    doc_paragraph(&w->doc, "**Paper:** curves only: SCR's gradient density follows the images' double peak (its high "
+                           "bands light up from about epoch 3), WCR's does not.");
+    snprintf(path, sizeof path, "%s/figures/density.png", p->out_dir);
+    image(w, path, "Spectral density of each dataset's test images and of its model's input gradients");
+    for (int k = 0; k < 2; k++) {
+        const report_model *m = &p->models[models[k]];
+        char caption[160];
+        snprintf(path, sizeof path, "%s/gradspec.png", m->run);
+        snprintf(caption, sizeof caption, "%s: gradient spectrum over training", m->label);
+        image(w, path, caption);
+    }
+    doc_heading(&w->doc, 3, "Kernel training and the generated datasets");
+    for (int k = 0; k < 2; k++) {
+        const report_model *m = &p->models[models[k]];
+        char stage[48], loss[1200];
+        snprintf(stage, sizeof stage, "%s-kernels", m->key);
+        snprintf(loss, sizeof loss, "%s/loss.csv", m->kernels);
+        last_row_table(w, loss);
+        produced_by(w, stage, NULL);
+        folder_images(w, m->kernels, k ? "WCR kernels" : "SCR kernels");
+        snprintf(stage, sizeof stage, "%s-data", m->key);
+        produced_by(w, stage, NULL);
+        snprintf(path, sizeof path, "%s/samples.png", m->dataset_dir);
+        image(w, path, k ? "WCR samples (cdes-generate)" : "SCR samples (cdes-generate)");
+    }
+}
+
+static void section_e4(writer *w)
+{
+    const report_results *res = w->res;
+    const report_pipeline *p = w->p;
+    doc_heading(&w->doc, 2, "E4 Hypothesis II, class consistency: HARS");
+    doc_paragraph(&w->doc,
+                  "Every HARS training image keeps its own high frequencies (r ≥ %d) and takes the low frequencies "
+                  "of an image of another class (each low part used once; `pairing.csv`), so only the high "
+                  "frequencies are consistent with the label. f_hars is trained on it with the baseline's recipe "
+                  "and tested on CIFAR-10. **Paper:** no published numbers; the claim is that f_hars relies more "
+                  "on high frequencies (higher `X_h` accuracy than the baseline).", REPORT_HARS_RADIUS);
+    static const char *const headers[5] = {"r", "f_baseline on X_l", "f_hars on X_l", "f_baseline on X_h",
+                                           "f_hars on X_h"};
+    doc_table_begin(&w->doc, 5, headers);
+    const sweep_result *base = &res->sweep[MODEL_BASELINE], *hars = &res->sweep[MODEL_HARS];
+    char cells[5][32];
+    const char *pointers[5] = {cells[0], cells[1], cells[2], cells[3], cells[4]};
+    snprintf(cells[0], 32, "clean");
+    format_number(cells[1], 32, sweep_top1(base, "clean", 0), "%.4f");
+    format_number(cells[2], 32, sweep_top1(hars, "clean", 0), "%.4f");
+    snprintf(cells[3], 32, "–");
+    snprintf(cells[4], 32, "–");
+    doc_table_row(&w->doc, pointers);
+    for (int i = 0; i < base->count; i++) {
+        if (strcmp(base->rows[i].freq, "low") != 0)
+            continue;
+        double r = base->rows[i].r;
+        snprintf(cells[0], 32, "%g", r);
+        format_number(cells[1], 32, sweep_top1(base, "low", r), "%.4f");
+        format_number(cells[2], 32, sweep_top1(hars, "low", r), "%.4f");
+        format_number(cells[3], 32, sweep_top1(base, "high", r), "%.4f");
+        format_number(cells[4], 32, sweep_top1(hars, "high", r), "%.4f");
+        doc_table_row(&w->doc, pointers);
+    }
+    doc_table_end(&w->doc);
+    char ckpt[1200], path[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", p->models[MODEL_HARS].run);
+    produced_by(w, "hars-sweep", ckpt);
+    produced_by(w, "hars-build", NULL);
+    snprintf(path, sizeof path, "%s/gradspec.png", p->models[MODEL_HARS].run);
+    image(w, path, "f_hars: gradient spectrum over training");
+    snprintf(path, sizeof path, "%s/spectrum.png", p->models[MODEL_HARS].spectrum);
+    image(w, path, "HARS training images: spectral density, and f_hars's gradient density on them");
+}
+
+static void section_e5(writer *w)
+{
+    const report_model *base = &w->p->models[MODEL_BASELINE];
+    doc_heading(&w->doc, 2, "E5 Per-class distributions per band (Fig. 1)");
+    doc_paragraph(&w->doc,
+                  "Per test image and band, the log mean power of the grayscale spectrum (low r < 8, mid 8 ≤ r < 16, "
+                  "high r ≥ 16 around DC); a Gaussian KDE per class (Scott's bandwidth). **Paper:** a figure only; "
+                  "classes separate for low and mid bands and overlap for high. Also the per-class spectral "
+                  "density with the baseline's gradient density.");
+    static const char *const files[4] = {"kde_low.png", "kde_mid.png", "kde_high.png", "spectrum.png"};
+    static const char *const captions[4] = {"Per-class KDE of log band power: low band",
+                                            "Per-class KDE: mid band", "Per-class KDE: high band",
+                                            "Per-class spectral density of the test images and f_baseline's "
+                                            "gradient density"};
+    for (int i = 0; i < 4; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", base->spectrum, files[i]);
+        image(w, path, captions[i]);
+    }
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", base->run);
+    produced_by(w, "cifar-spectrum", ckpt);
+}
+
+static void section_samples(writer *w)
+{
+    char path[1200];
+    doc_heading(&w->doc, 2, "Samples");
+    snprintf(path, sizeof path, "%s/figures/filtered_samples.png", w->p->out_dir);
+    image(w, path, "The first test images, low-pass and high-pass filtered at r = 4, 8, 12, 16 (min-max for display)");
+    snprintf(path, sizeof path, "%s/figures/dataset_samples.png", w->p->out_dir);
+    image(w, path, "The first training images of CIFAR-10, HARS, SCR and WCR (the same index in each column)");
+}
+
+static void section_stages(writer *w)
+{
+    const report_pipeline *p = w->p;
+    doc_heading(&w->doc, 2, "Stages");
+    doc_paragraph(&w->doc, "Each stage's record (`stages/<name>.json`) holds its command, the SHA-256 of its inputs "
+                           "and key outputs, its exit status and wall time; its output is in `stages/<name>.log`. "
+                           "A rerun of `freqbias report` skips every stage whose record still matches.");
+    static const char *const headers[4] = {"stage", "this run", "wall time (s)", "command"};
+    doc_table_begin(&w->doc, 4, headers);
+    for (int i = 0; i < p->count; i++) {
+        const report_stage *s = &p->stages[i];
+        char command[8 * STAGE_PATH], quoted[8 * STAGE_PATH + 4], seconds[32];
+        stage_command_line(s, w->outcome->threads, command, sizeof command);
+        snprintf(quoted, sizeof quoted, "`%s`", s->function ? s->title : command);
+        snprintf(seconds, sizeof seconds, "%.1f", s->wall_seconds);
+        const char *cells[4] = {s->name, stage_action_name(s->action), seconds, quoted};
+        doc_table_row(&w->doc, cells);
+    }
+    doc_table_end(&w->doc);
+}
+
+static fb_status write_stage_summary(const report_pipeline *p)
+{
+    doc_text t = {0};
+    doc_text_add(&t, "{\n  \"preset\": \"%s\",\n  \"stages\": [", p->preset->name);
+    for (int i = 0; i < p->count; i++) {
+        const report_stage *s = &p->stages[i];
+        static const char *const actions[] = {"not run", "skipped", "ran", "resumed", "failed"};
+        doc_text_add(&t, "%s\n    {\"name\": \"%s\", \"action\": \"%s\", \"wall_seconds\": %.3f, \"exit_status\": %d}",
+                     i ? "," : "", s->name, actions[s->action], s->wall_seconds, s->exit_status);
+    }
+    doc_text_add(&t, "\n  ]\n}\n");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/stages/summary.json", p->out_dir);
+    fb_status status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
+    doc_text_free(&t);
+    return status;
+}
+
+fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
+                       char summary[REPORT_FINDINGS][REPORT_LINE])
+{
+    writer w = {.p = p, .outcome = outcome};
+    report_results *res = calloc(1, sizeof *res);
+    if (!res)
+        return fb_error(FB_ERR_NOMEM, "report: out of memory");
+    report_results_load(p, res);
+    w.res = res;
+    char figures[1200];
+    snprintf(figures, sizeof figures, "%s/figures", p->out_dir);
+    int drawn = 0;
+    fb_status status = report_figures_draw(p, res, figures, &drawn);
+    report_finding findings[REPORT_FINDINGS];
+    report_findings_compute(res, findings);
+    for (int i = 0; i < REPORT_FINDINGS; i++)
+        memcpy(summary[i], findings[i].line, REPORT_LINE); /* same size, NUL-terminated */
+    if (status == FB_OK) {
+        char title[128];
+        snprintf(title, sizeof title, "freqbias report: frequency bias in image classification (preset %s)",
+                 p->preset->name);
+        doc_init(&w.doc, p->out_dir, title);
+        section_header(&w);
+        section_summary(&w, findings);
+        section_preset(&w);
+        section_e1(&w);
+        section_e2(&w);
+        section_e3(&w);
+        section_e4(&w);
+        section_e5(&w);
+        section_samples(&w);
+        section_stages(&w);
+        char md[1200], html[1200];
+        snprintf(md, sizeof md, "%s/report.md", p->out_dir);
+        snprintf(html, sizeof html, "%s/report.html", p->out_dir);
+        status = doc_finish(&w.doc, md, html);
+    }
+    if (status == FB_OK) {
+        doc_text t = {0};
+        for (int i = 0; i < REPORT_FINDINGS; i++)
+            doc_text_add(&t, "%s\n", findings[i].line);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/summary.txt", p->out_dir);
+        status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
+        doc_text_free(&t);
+    }
+    if (status == FB_OK)
+        status = write_stage_summary(p);
+    free(res);
+    return status;
+}

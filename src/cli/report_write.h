@@ -1,0 +1,24 @@
+/* report_write.h — turns the stages' results into OUT/report.md,
+ * OUT/report.html, OUT/summary.txt and OUT/stages/summary.json.
+ */
+#ifndef FREQBIAS_CLI_REPORT_WRITE_H
+#define FREQBIAS_CLI_REPORT_WRITE_H
+
+#include "report_findings.h"
+#include "report_pipeline.h"
+
+/* How the stage loop ended. */
+typedef struct report_outcome {
+    int failed_stage;    /* index of the stage that failed, or -1 */
+    fb_status status;    /* its status                             */
+    char message[1024];  /* its error message                      */
+    double seconds;      /* wall time of this invocation           */
+    int threads;         /* --threads (0: the default)             */
+} report_outcome;
+
+/* Loads the results, draws the combined figures into OUT/figures, writes
+ * the documents; summary gets the five finding lines. */
+fb_status report_write(const report_pipeline *pipeline, const report_outcome *outcome,
+                       char summary[REPORT_FINDINGS][REPORT_LINE]);
+
+#endif
