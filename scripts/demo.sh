@@ -1,20 +1,23 @@
 #!/bin/sh
-# demo.sh — the main job of `make demo` (after deps and the build):
-# fetch and verify CIFAR-10, train a ResNet-18 of width 16 for 6 epochs
-# (learning rate 0.1, then 0.01 from epoch 4; about 8 minutes on 2 cores),
-# test the best checkpoint, and say where everything is.
-# (The full paper reproduction, `freqbias report`, replaces this later.)
+# demo.sh — the main job of `make demo` (after deps and the build): fetch
+# and verify CIFAR-10, then `freqbias report --preset laptop`, which runs
+# every experiment of the paper as resumable stages (≈ 30 minutes on 2
+# cores, at most 45) and writes out/demo/report.md and a self-contained
+# out/demo/report.html. Interrupted? Run it again: finished stages are
+# skipped. Environment: DEMO_OUT (out/demo), DEMO_PRESET (laptop),
+# DEMO_THREADS (all cores).
 set -eu
 build=${1:-build}
 out=${DEMO_OUT:-out/demo}
-epochs=${DEMO_EPOCHS:-6}
+preset=${DEMO_PRESET:-laptop}
 "$build/freqbias" info
 sh scripts/fetch-data.sh cifar10 data
-rm -rf "$out"
-"$build/freqbias" train --data data --dataset cifar10 --arch resnet18 --width 16 \
-    --epochs "$epochs" --lr-milestones 4 --seed 0 --out "$out"
-"$build/freqbias" test --ckpt "$out/best.safetensors" --data data --dataset cifar10 \
-    --json "$out/test.json" | tee "$out/test.txt"
+if [ -n "${DEMO_THREADS:-}" ]; then
+    "$build/freqbias" report --data data --preset "$preset" --out "$out" --threads "$DEMO_THREADS"
+else
+    "$build/freqbias" report --data data --preset "$preset" --out "$out"
+fi
 echo
-echo "demo outputs in $out/: log.csv (per epoch), best.safetensors and last.safetensors"
-echo "(load in PyTorch with ref_data/gen/models.py), test.json and test.txt, run.json"
+echo "report: $out/report.md (open $out/report.html in a browser: every figure is inside it)"
+echo "five-line summary (measured; also in $out/summary.txt):"
+cat "$out/summary.txt"
