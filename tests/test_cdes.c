@@ -361,7 +361,7 @@ static void test_commands(void **state)
     assert_int_equal(RUN(log, TRAIN_ARGS, "--mode", "wcr", "--seed", "3", "--out", in_work("wcr")), 0);
     int ok = same_file("cdes-train rerun, 2 vs 1 threads", in_work("scr_a/scr_class7_last.safetensors"),
                        in_work("scr_b/scr_class7_last.safetensors"));
-    ok &= same_file("cdes-train rerun, 2 vs 1 threads", in_work("scr_a/scr_class0_epoch0.safetensors"),
+    ok &= same_file("cdes-train rerun, epoch-0 kernels", in_work("scr_a/scr_class0_epoch0.safetensors"),
                     in_work("scr_b/scr_class0_epoch0.safetensors"));
     size_t size_a, size_c;
     char *a = read_file(in_work("scr_a/scr_class7_last.safetensors"), &size_a);

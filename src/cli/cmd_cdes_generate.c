@@ -1,8 +1,8 @@
 /* cmd_cdes_generate.c — `freqbias cdes-generate`: the SCR / WCR datasets
  * (the seed's CDES/generate_toy_dataset.py; PAPER.md E3, C3, C4).
  *
- * For every image x of the training and test splits, in order, in batches of
- * --batch consecutive images:
+ * Per kernel set (SCR: each class's images in dataset order; WCR: all
+ * images), in batches of --batch images x:
  *   noisy = x + noise                        (fb_cdes_add_noise, seeded)
  *   y     = kernels(noisy)                   (SCR: the kernels of x's class;
  *                                             WCR: the one shared set)
@@ -54,7 +54,7 @@ typedef struct generator {
     fb_model *models[MAX_SETS];
     fb_cdes_trainer *runners[MAX_SETS];
     float low[32 * 32], high[32 * 32];    /* masks on the shifted layout */
-    float *x, *noisy, *gathered, *output; /* [batch, 3, 32, 32] each     */
+    float *x, *noisy, *output;            /* [batch, 3, 32, 32] each     */
     float *work;                          /* per thread: recombine work  */
     size_t work_floats;
 } generator;
@@ -96,34 +96,21 @@ static fb_status make_masks(generator *g)
     return FB_OK;
 }
 
-/* Generates images [start, start + count) of data into out (uint8 planar). */
-static fb_status generate_batch(generator *g, uint8_t *out, const fb_dataset *data, int start, int count,
-                                uint32_t epoch_key, int batch_index)
+/* Generates the images index[0..count) of data, all of kernel set `set`,
+ * into out (uint8 planar, at their own positions). */
+static fb_status generate_batch(generator *g, uint8_t *out, const fb_dataset *data, const int *index, int count,
+                                int set, uint32_t epoch_key, uint64_t batch_key)
 {
     const size_t image_floats = 3 * 32 * 32;
-    fb_u8_to_unit(g->x, data->pixels + (size_t)start * image_floats, (size_t)count * image_floats);
-    fb_cdes_add_noise(g->noisy, g->x, (size_t)count * image_floats, g->o->seed, epoch_key, (uint64_t)batch_index);
-    /* kernel outputs: per set, gather its images, run, scatter back */
-    for (int s = 0; s < g->sets; s++) {
-        int gathered = 0;
-        for (int i = 0; i < count; i++)
-            if (g->sets == 1 || data->labels[start + i] == s)
-                memcpy(g->gathered + (size_t)gathered++ * image_floats, g->noisy + (size_t)i * image_floats,
-                       image_floats * sizeof(float));
-        if (gathered == 0)
-            continue;
-        FB_TRY(fb_cdes_apply(g->runners[s], g->gathered, g->gathered, gathered));
-        gathered = 0;
-        for (int i = 0; i < count; i++)
-            if (g->sets == 1 || data->labels[start + i] == s)
-                memcpy(g->output + (size_t)i * image_floats, g->gathered + (size_t)gathered++ * image_floats,
-                       image_floats * sizeof(float));
-    }
+    for (int i = 0; i < count; i++)
+        fb_u8_to_unit(g->x + (size_t)i * image_floats, data->pixels + (size_t)index[i] * image_floats, image_floats);
+    fb_cdes_add_noise(g->noisy, g->x, (size_t)count * image_floats, g->o->seed, epoch_key, batch_key);
+    FB_TRY(fb_cdes_apply(g->runners[set], g->output, g->noisy, count));
     fb_status status = FB_OK;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < count; i++) {
         float *work = g->work + g->work_floats * omp_get_thread_num();
-        float *mixed = g->gathered + (size_t)i * image_floats; /* reused as output space */
+        float *mixed = g->noisy + (size_t)i * image_floats; /* the noisy input is no longer needed */
         fb_status s = fb_cdes_recombine(mixed, g->x + (size_t)i * image_floats, g->output + (size_t)i * image_floats,
                                         3, 32, 32, g->low, g->high, work);
         if (s != FB_OK) {
@@ -132,13 +119,15 @@ static fb_status generate_batch(generator *g, uint8_t *out, const fb_dataset *da
             continue;
         }
         fb_minmax_planes(mixed, 3, 32 * 32);
-        uint8_t *pixels = out + (size_t)(start + i) * image_floats;
+        uint8_t *pixels = out + (size_t)index[i] * image_floats;
         for (size_t k = 0; k < image_floats; k++)
             pixels[k] = (uint8_t)(mixed[k] * 255.0f); /* truncation, as the seed's astype(uint8) */
     }
     return status;
 }
 
+/* Per kernel set (SCR: the images of one class, in order; WCR: all), in
+ * batches of --batch: noise keys (split, set·2^20 + batch number). */
 static fb_status generate_split(generator *g, fb_dataset *out, const fb_dataset *data, int limit,
                                 uint32_t epoch_key, const char *label)
 {
@@ -147,19 +136,35 @@ static fb_status generate_split(generator *g, fb_dataset *out, const fb_dataset 
     out->count = count;
     out->pixels = malloc((size_t)count * 3 * 32 * 32);
     out->labels = malloc((size_t)count * sizeof(int32_t));
-    if (!out->pixels || !out->labels)
+    int *index = malloc((size_t)g->o->batch * sizeof(int));
+    if (!out->pixels || !out->labels || !index) {
+        free(index);
         return fb_error(FB_ERR_NOMEM, "cdes-generate: out of memory for %d images", count);
+    }
     memcpy(out->labels, data->labels, (size_t)count * sizeof(int32_t));
     snprintf(out->source, sizeof out->source, "CDES %s (%s)", cdes_mode_name(g->o->mode), label);
     cli_progress progress;
     cli_progress_start(&progress, label);
-    for (int start = 0, b = 0; start < count; start += g->o->batch, b++) {
-        int n = count - start < g->o->batch ? count - start : g->o->batch;
-        FB_TRY(generate_batch(g, out->pixels, data, start, n, epoch_key, b));
-        cli_progress_update(&progress, start + n, count, start + n);
+    fb_status status = FB_OK;
+    int done = 0;
+    for (int set = 0; set < g->sets && status == FB_OK; set++) {
+        int batch_number = 0, filled = 0;
+        for (int i = 0; i <= count && status == FB_OK; i++) {
+            int belongs = i < count && (g->sets == 1 || data->labels[i] == set);
+            if (belongs)
+                index[filled++] = i;
+            if (filled == g->o->batch || (i == count && filled > 0)) {
+                status = generate_batch(g, out->pixels, data, index, filled, set, epoch_key,
+                                        ((uint64_t)set << 20) + (uint64_t)batch_number++);
+                done += filled;
+                filled = 0;
+                cli_progress_update(&progress, done, count, done);
+            }
+        }
     }
     cli_progress_finish(&progress);
-    return FB_OK;
+    free(index);
+    return status;
 }
 
 static fb_status write_batches(const char *dir, const fb_dataset *train, const fb_dataset *test)
@@ -327,9 +332,8 @@ int cmd_cdes_generate(int argc, char **argv)
         g.work = aligned_alloc(64, g.work_floats * omp_get_max_threads() * sizeof(float));
         g.x = malloc(batch_bytes);
         g.noisy = malloc(batch_bytes);
-        g.gathered = malloc(batch_bytes);
         g.output = malloc(batch_bytes);
-        if (!g.work || !g.x || !g.noisy || !g.gathered || !g.output)
+        if (!g.work || !g.x || !g.noisy || !g.output)
             status = fb_error(FB_ERR_NOMEM, "cdes-generate: out of memory");
     }
     if (status == FB_OK)
@@ -356,7 +360,6 @@ int cmd_cdes_generate(int argc, char **argv)
     free(g.work);
     free(g.x);
     free(g.noisy);
-    free(g.gathered);
     free(g.output);
     fb_dataset_free(&train_out);
     fb_dataset_free(&test_out);
