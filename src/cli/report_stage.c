@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,7 +225,8 @@ static fb_status write_record(const stage_runner *runner, const report_stage *st
         text_add(&t, "%s", i ? ", " : "");
         text_add_string(&t, stage->argv[i]);
     }
-    text_add(&t, "],\n  \"threads\": %d,\n  \"resumed\": %s,\n", runner->threads, resumed ? "true" : "false");
+    text_add(&t, "],\n  \"threads\": %d,\n  \"resumed\": %s,\n  \"freqbias_sha256\": \"%s\",\n", runner->threads,
+             resumed ? "true" : "false", runner->executable_sha256);
     add_files(&t, "inputs", stage->inputs, input_hashes, stage->input_count);
     add_files(&t, "outputs", stage->outputs, output_hashes, with_outputs ? stage->output_count : 0);
     char stamp[64];
@@ -420,6 +422,21 @@ static int log_mentions(const char *path, const char *needle)
     return found;
 }
 
+/* The child being waited for: SIGINT/SIGTERM/SIGHUP sent to the report
+ * alone (not to its process group, as Ctrl-C does) are passed on to it, so
+ * `kill <report pid>` never leaves an orphaned training running; then the
+ * report dies of the same signal, its stage record still saying "running"
+ * (the next run resumes or reruns that stage). */
+static volatile sig_atomic_t running_child;
+
+static void forward_signal(int signal_number)
+{
+    if (running_child > 0)
+        kill((pid_t)running_child, signal_number);
+    signal(signal_number, SIG_DFL);
+    raise(signal_number);
+}
+
 /* Runs argv (NULL-terminated) with output to the log; returns the exit
  * code, 128 + signal when killed, or -1 when it could not start. */
 static int spawn_and_wait(const char *executable, char **argv, const char *log_path, int append_log)
@@ -436,6 +453,13 @@ static int spawn_and_wait(const char *executable, char **argv, const char *log_p
         fb_error(FB_ERR_IO, "%s: cannot start: %s", executable, strerror(error));
         return -1;
     }
+    running_child = pid;
+    struct sigaction forward = {0}, previous[3];
+    static const int signals[3] = {SIGINT, SIGTERM, SIGHUP};
+    forward.sa_handler = forward_signal;
+    sigemptyset(&forward.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(signals[i], &forward, &previous[i]);
     FILE *log = NULL;
     char pending[4096];
     size_t pending_used = 0;
@@ -459,6 +483,9 @@ static int spawn_and_wait(const char *executable, char **argv, const char *log_p
         if (pause_ns < 250000000)
             pause_ns += pause_ns / 2;
     }
+    running_child = 0;
+    for (int i = 0; i < 3; i++)
+        sigaction(signals[i], &previous[i], NULL);
     if (log)
         fclose(log);
     if (status == -1)
@@ -478,6 +505,7 @@ fb_status stage_runner_init(stage_runner *runner, const char *out_dir, int threa
         return fb_error(FB_ERR_IO, "/proc/self/exe: cannot find this program to run its stages: %s",
                         strerror(errno));
     runner->executable[n] = '\0';
+    FB_TRY(stage_file_sha256(runner->executable, runner->executable_sha256));
     char path[STAGE_PATH + 16];
     snprintf(path, sizeof path, "%s/stages", out_dir);
     return cli_make_dirs(path);
@@ -526,9 +554,12 @@ fb_status stage_run(report_stage *stage, stage_runner *runner)
         same_files(record, "outputs", stage->outputs, output_hashes, stage->output_count)) {
         stage->action = STAGE_SKIPPED;
         stage->wall_seconds = fb_json_number(fb_json_get(record, "wall_seconds"));
+        const char *build = fb_json_string(fb_json_get(record, "freqbias_sha256"));
+        stage->other_build = !build || strcmp(build, runner->executable_sha256) != 0;
         fb_json_free(record);
-        fprintf(stderr, "[%2d/%d] %-18s skipped: finished before with the same inputs (%.1f s then)\n",
-                runner->index, runner->total, stage->name, stage->wall_seconds);
+        fprintf(stderr, "[%2d/%d] %-18s skipped: finished before with the same inputs (%.1f s then)%s\n",
+                runner->index, runner->total, stage->name, stage->wall_seconds,
+                stage->other_build ? " by another build of freqbias" : "");
         return FB_OK;
     }
     char state[STAGE_PATH + 32];

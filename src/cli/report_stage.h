@@ -13,11 +13,15 @@
  *     outputs       each key output file with its SHA-256
  *     status        "running" (written before the command starts), "done"
  *                   or "failed"
- *     exit_status, wall_seconds, threads, resumed, finished_at
+ *     exit_status, wall_seconds, threads, resumed, written_at, and the
+ *     SHA-256 of the freqbias binary that ran it
  *
  * On a rerun a stage is skipped when its record says done, for the same
  * command and the same input hashes, and every output is still there with
- * the recorded hash. A stage whose record still says "running" was
+ * the recorded hash. (A record made by another build of freqbias still
+ * counts, so a rebuild does not throw away hours of training; the report
+ * flags such stages. Delete OUT/stages/<name>.json to force a rerun.)
+ * A stage whose record still says "running" was
  * interrupted: a training stage (resume_dir set, state.safetensors present)
  * continues with `freqbias train --resume`, which gives the same bytes as
  * an uninterrupted run; any other stage runs again from the start.
@@ -65,6 +69,7 @@ typedef struct report_stage {
     stage_action action;
     double wall_seconds;                 /* of the run that made the outputs  */
     int exit_status;
+    int other_build;                     /* skipped, but made by another build */
     char log_path[STAGE_PATH + 128];
 } report_stage;
 
@@ -72,6 +77,7 @@ typedef struct report_stage {
 typedef struct stage_runner {
     char out_dir[STAGE_PATH];    /* the report folder                          */
     char executable[STAGE_PATH]; /* this binary                                */
+    char executable_sha256[65];  /* recorded; a mismatch is reported, not rerun */
     int threads;                 /* > 0: --threads T is added to each command  */
     int index, total;            /* for the progress lines                     */
 } stage_runner;

@@ -510,7 +510,8 @@ static void section_stages(writer *w)
     doc_heading(&w->doc, 2, "Stages");
     doc_paragraph(&w->doc, "Each stage's record (`stages/<name>.json`) holds its command, the SHA-256 of its inputs "
                            "and key outputs, its exit status and wall time; its output is in `stages/<name>.log`. "
-                           "A rerun of `freqbias report` skips every stage whose record still matches.");
+                           "A rerun of `freqbias report` skips every stage whose record still matches (also when an "
+                           "earlier build of freqbias made it: then this table says so; delete the record to rerun).");
     static const char *const headers[4] = {"stage", "this run", "wall time (s)", "command"};
     doc_table_begin(&w->doc, 4, headers);
     for (int i = 0; i < p->count; i++) {
@@ -519,7 +520,8 @@ static void section_stages(writer *w)
         stage_command_line(s, w->outcome->threads, command, sizeof command);
         snprintf(quoted, sizeof quoted, "`%s`", s->function ? s->title : command);
         snprintf(seconds, sizeof seconds, "%.1f", s->wall_seconds);
-        const char *cells[4] = {s->name, stage_action_name(s->action), seconds, quoted};
+        const char *action = s->other_build ? "skipped (made by another build of freqbias)" : stage_action_name(s->action);
+        const char *cells[4] = {s->name, action, seconds, quoted};
         doc_table_row(&w->doc, cells);
     }
     doc_table_end(&w->doc);
