@@ -1,19 +1,22 @@
-/* backend.c — finding a backend by name and checking it is complete. */
+/* backend.c — finding a backend by name and checking it is complete.
+ *
+ * "cuda" is special: it exists only in a CUDA=1 build, and is handed out
+ * only when the CUDA runtime sees a device. Otherwise the caller gets NULL
+ * and a message that says which of the two is missing, so `--backend cuda`
+ * fails with a reason instead of a crash at the first kernel.
+ */
 #include <stddef.h>
 #include <string.h>
 
 #include "freqbias/backend.h"
 
 #ifdef FB_WITH_CUDA
-extern const fb_backend fb_backend_cuda;
+#include "backend/cuda/cuda_backend.h"
 #endif
 
 static const fb_backend *const all_backends[] = {
     &fb_backend_cpu,
     &fb_backend_cpu_ref,
-#ifdef FB_WITH_CUDA
-    &fb_backend_cuda,
-#endif
 };
 
 fb_conv_geom fb_conv_geom_make(int batch, int in_channels, int in_h, int in_w, int out_channels,
@@ -27,6 +30,21 @@ fb_conv_geom fb_conv_geom_make(int batch, int in_channels, int in_h, int in_w, i
 
 const fb_backend *fb_backend_by_name(const char *name)
 {
+    if (strcmp(name, "cuda") == 0) {
+#ifdef FB_WITH_CUDA
+        char why[256];
+        if (fb_cuda_device_count() < 1) {
+            fb_cuda_describe(why, sizeof why);
+            fb_error(FB_ERR_UNSUPPORTED, "backend 'cuda': %s", why);
+            return NULL;
+        }
+        return &fb_backend_cuda;
+#else
+        fb_error(FB_ERR_UNSUPPORTED,
+                 "backend 'cuda': this binary was built without CUDA=1; rebuild with make CUDA=1");
+        return NULL;
+#endif
+    }
     for (size_t i = 0; i < sizeof all_backends / sizeof *all_backends; i++)
         if (strcmp(all_backends[i]->name, name) == 0)
             return all_backends[i];

@@ -1,0 +1,182 @@
+/* cuda_batchnorm.cu — BatchNorm2d on the GPU: training forward (batch
+ * statistics), eval forward (running statistics) and both backwards.
+ *
+ * PyTorch: F.batch_norm(x, running_mean, running_var, weight, bias,
+ * training, momentum=0.1, eps=1e-5) and its autograd backward.
+ *
+ * Shapes: in/out/dout/din [N, C, P] (P = H·W), gamma/beta/statistics [C].
+ * Maths (the same as kernels.h, which cpu and cpu-ref share):
+ *   mean = Σx / M, var = Σ(x − mean)² / M (biased, two passes), M = N·P
+ *   invstd = 1/sqrt(var + eps); y = (x − mean)·(invstd·γ) + β
+ *   running_mean ← 0.9·running_mean + 0.1·mean
+ *   running_var  ← 0.9·running_var + 0.1·var·M/(M−1)   (unbiased)
+ *   backward: x̂ = (x − mean)·invstd, dβ = Σdy, dγ = Σdy·x̂,
+ *             dx = γ·invstd/M · (M·dy − dβ − x̂·dγ)
+ *   eval backward: dx = dy·γ/sqrt(rv + eps), dγ = Σdy·(x − rm)/sqrt(rv+eps), dβ = Σdy
+ *
+ * Work split: one thread block per channel for everything that sums (train
+ * forward, both backwards); one thread per element for the eval forward.
+ * A block's threads walk the channel's M elements (element e = n·P + p,
+ * thread t takes e = t, t + 256, ...), accumulating in double, and the block
+ * adds the 256 partials in a fixed tree (fb_block_sum). So every statistic
+ * has one fixed summation order: bit-identical from run to run, no atomics.
+ * The per-element arithmetic is the float/double sequence of kernels.h
+ * (built with --fmad=false, so no fused multiply-adds), which makes the
+ * eval forward and the eval backward's din bit-identical to cpu-ref; the
+ * sums differ from cpu-ref's serial order only in the last double bits.
+ */
+#include "backend/cuda/cuda_internal.cuh"
+
+/* address of element e = n·P + p of channel c */
+static __device__ size_t channel_index(size_t e, int c, int channels, int spatial)
+{
+    size_t n = e / spatial, p = e % spatial;
+    return (n * channels + c) * spatial + p;
+}
+
+static __global__ void bn_train_kernel(float *out, float *save_mean, float *save_invstd,
+                                       float *running_mean, float *running_var, const float *in,
+                                       const float *gamma, const float *beta, int batch,
+                                       int channels, int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    double sum = 0.0;
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x)
+        sum += in[channel_index(e, c, channels, spatial)];
+    const double count = (double)M, mean = fb_block_sum(sum) / count;
+    double squares = 0.0;
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
+        double d = in[channel_index(e, c, channels, spatial)] - mean;
+        squares += d * d;
+    }
+    const double var = fb_block_sum(squares) / count;
+    const float invstd = (float)(1.0 / sqrt(var + FB_BN_EPS));
+    const float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
+        size_t i = channel_index(e, c, channels, spatial);
+        out[i] = (in[i] - m) * scale + shift;
+    }
+    if (threadIdx.x == 0) {
+        save_mean[c] = m;
+        save_invstd[c] = invstd;
+        double unbiased = count > 1 ? var * count / (count - 1) : var;
+        running_mean[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_mean[c] + FB_BN_MOMENTUM * mean);
+        running_var[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_var[c] + FB_BN_MOMENTUM * unbiased);
+    }
+}
+
+static __global__ void bn_eval_kernel(float *out, const float *in, const float *gamma,
+                                      const float *beta, const float *running_mean,
+                                      const float *running_var, size_t total, int channels,
+                                      int spatial)
+{
+    GRID_STRIDE_LOOP(i, total) {
+        int c = (int)(i / spatial % channels);
+        float invstd = (float)(1.0 / sqrt((double)running_var[c] + FB_BN_EPS));
+        float scale = invstd * gamma[c];
+        out[i] = (in[i] - running_mean[c]) * scale + beta[c];
+    }
+}
+
+static __global__ void bn_backward_kernel(float *din, float *dgamma, float *dbeta,
+                                          const float *dout, const float *in, const float *gamma,
+                                          const float *save_mean, const float *save_invstd,
+                                          int batch, int channels, int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    const double mean = save_mean[c], invstd = save_invstd[c], count = (double)M;
+    double dy = 0.0, dy_xhat = 0.0;
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
+        size_t i = channel_index(e, c, channels, spatial);
+        dy += dout[i];
+        dy_xhat += dout[i] * ((in[i] - mean) * invstd);
+    }
+    const double sum_dy = fb_block_sum(dy), sum_dy_xhat = fb_block_sum(dy_xhat);
+    const double scale = (double)gamma[c] * invstd / count;
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
+        size_t i = channel_index(e, c, channels, spatial);
+        double xhat = (in[i] - mean) * invstd;
+        din[i] = (float)(scale * (count * dout[i] - sum_dy - xhat * sum_dy_xhat));
+    }
+    if (threadIdx.x == 0) {
+        dgamma[c] = (float)sum_dy_xhat;
+        dbeta[c] = (float)sum_dy;
+    }
+}
+
+static __global__ void bn_backward_eval_kernel(float *din, float *dgamma, float *dbeta,
+                                               const float *dout, const float *in,
+                                               const float *gamma, const float *running_mean,
+                                               const float *running_var, int batch, int channels,
+                                               int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    const double invstd = 1.0 / sqrt((double)running_var[c] + FB_BN_EPS);
+    const double rm = running_mean[c];
+    const float scale = (float)(gamma[c] * invstd);
+    double dy = 0.0, dy_xhat = 0.0;
+    for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
+        size_t i = channel_index(e, c, channels, spatial);
+        dy += dout[i];
+        dy_xhat += dout[i] * ((in[i] - rm) * invstd);
+        din[i] = dout[i] * scale;
+    }
+    const double sum_dy = fb_block_sum(dy), sum_dy_xhat = fb_block_sum(dy_xhat);
+    if (threadIdx.x == 0) {
+        dgamma[c] = (float)sum_dy_xhat;
+        dbeta[c] = (float)sum_dy;
+    }
+}
+
+void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
+                                     float *running_mean, float *running_var, const float *in,
+                                     const float *gamma, const float *beta, int batch,
+                                     int channels, int spatial)
+{
+    if (channels < 1)
+        return;
+    bn_train_kernel<<<channels, FB_CUDA_THREADS>>>(out, save_mean, save_invstd, running_mean,
+                                                   running_var, in, gamma, beta, batch, channels,
+                                                   spatial);
+    LAUNCH_CHECK();
+}
+
+void fb_cuda_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var, int batch, int channels, int spatial)
+{
+    size_t total = (size_t)batch * channels * spatial;
+    if (total == 0)
+        return;
+    bn_eval_kernel<<<fb_cuda_grid(total), FB_CUDA_THREADS>>>(out, in, gamma, beta, running_mean,
+                                                             running_var, total, channels, spatial);
+    LAUNCH_CHECK();
+}
+
+void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                                const float *in, const float *gamma, const float *save_mean,
+                                const float *save_invstd, int batch, int channels, int spatial)
+{
+    if (channels < 1)
+        return;
+    bn_backward_kernel<<<channels, FB_CUDA_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
+                                                      save_mean, save_invstd, batch, channels,
+                                                      spatial);
+    LAUNCH_CHECK();
+}
+
+void fb_cuda_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, const float *dout,
+                                     const float *in, const float *gamma,
+                                     const float *running_mean, const float *running_var,
+                                     int batch, int channels, int spatial)
+{
+    if (channels < 1)
+        return;
+    bn_backward_eval_kernel<<<channels, FB_CUDA_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
+                                                           running_mean, running_var, batch,
+                                                           channels, spatial);
+    LAUNCH_CHECK();
+}

@@ -1,0 +1,178 @@
+/* cuda_internal.cuh — what the CUDA backend's .cu files share.
+ *
+ *   - error checks: every CUDA / cuBLAS / cuFFT call is checked; the op
+ *     table's functions return void, so a failure prints the call, the
+ *     library's message and file:line, and aborts (never a silent wrong
+ *     result);
+ *   - launch geometry: 256-thread blocks, grid-stride loops, grids capped so
+ *     an index never overflows;
+ *   - the deterministic block sum: each thread accumulates its own elements
+ *     serially (a fixed set in a fixed order), then the block adds the
+ *     partials in a fixed binary tree in shared memory. The result depends
+ *     on the data and on FB_CUDA_THREADS only — never on scheduling — and no
+ *     atomics are used anywhere;
+ *   - row-major GEMM helpers over cuBLAS (column-major), TF32 off;
+ *   - the prototypes of every op, gathered into fb_backend_cuda in
+ *     cuda_backend.cu.
+ *
+ * Pointers named d_* or documented "device" are GPU memory; everything
+ * runs on the legacy default stream (stream 0), in call order.
+ */
+#ifndef FREQBIAS_CUDA_INTERNAL_CUH
+#define FREQBIAS_CUDA_INTERNAL_CUH
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "backend/cuda/cuda_backend.h"
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Prints "freqbias: CUDA failure: <call>: <detail> (file:line)" and aborts. */
+[[noreturn]] void fb_cuda_fail(const char *call, const char *detail, const char *file, int line);
+const char *fb_cublas_status_text(cublasStatus_t status);
+
+#define CUDA_CHECK(call)                                                             \
+    do {                                                                             \
+        cudaError_t fb_cuda_err_ = (call);                                           \
+        if (fb_cuda_err_ != cudaSuccess)                                             \
+            fb_cuda_fail(#call, cudaGetErrorString(fb_cuda_err_), __FILE__, __LINE__); \
+    } while (0)
+
+#define CUBLAS_CHECK(call)                                                             \
+    do {                                                                               \
+        cublasStatus_t fb_blas_err_ = (call);                                          \
+        if (fb_blas_err_ != CUBLAS_STATUS_SUCCESS)                                     \
+            fb_cuda_fail(#call, fb_cublas_status_text(fb_blas_err_), __FILE__, __LINE__); \
+    } while (0)
+
+/* After every kernel launch: reports a bad launch configuration at once
+ * (errors inside the kernel surface at the next synchronising call). */
+#define LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())
+
+/* ---- launch geometry ---------------------------------------------------- */
+
+#define FB_CUDA_THREADS 256   /* threads per block everywhere; a power of two */
+#define FB_CUDA_MAX_GRID 65535u
+
+/* Blocks for a grid-stride loop over count elements (at least 1). */
+static inline unsigned fb_cuda_grid(size_t count)
+{
+    size_t blocks = (count + FB_CUDA_THREADS - 1) / FB_CUDA_THREADS;
+    if (blocks < 1)
+        blocks = 1;
+    return blocks > FB_CUDA_MAX_GRID ? FB_CUDA_MAX_GRID : (unsigned)blocks;
+}
+
+/* for (i = global thread index; i < count; i += all threads) */
+#define GRID_STRIDE_LOOP(i, count)                                                  \
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (count);   \
+         i += (size_t)blockDim.x * gridDim.x)
+
+/* ---- deterministic block sums -------------------------------------------- */
+
+/* Sum of every thread's `value` over the block (blockDim.x = FB_CUDA_THREADS),
+ * returned to every thread. Fixed tree: step s adds partial[t + s] into
+ * partial[t] for t < s, s = 128, 64, ..., 1. */
+static __device__ double fb_block_sum(double value)
+{
+    __shared__ double partial[FB_CUDA_THREADS];
+    unsigned t = threadIdx.x;
+    partial[t] = value;
+    __syncthreads();
+    for (unsigned s = FB_CUDA_THREADS / 2; s > 0; s >>= 1) {
+        if (t < s)
+            partial[t] += partial[t + s];
+        __syncthreads();
+    }
+    double total = partial[0];
+    __syncthreads(); /* the array is reused by the next call */
+    return total;
+}
+
+/* ---- cuBLAS (cuda_runtime.cu) --------------------------------------------
+ * Row-major products C[M,N] = op(A)·op(B) (+ beta·C), the layout the rest of
+ * the project uses, mapped onto column-major cuBLAS by computing
+ * Cᵀ = op(B)ᵀ·op(A)ᵀ. lda/ldb/ldc are row-major leading dimensions (the
+ * distance between rows). The handle uses CUBLAS_DEFAULT_MATH (no TF32: a
+ * float32 GEMM keeps float32 products and sums), atomics not allowed,
+ * stream 0. */
+cublasHandle_t fb_cuda_blas(void);
+void fb_cuda_gemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+                  const float *b, int ldb, float beta, float *c, int ldc);
+/* batch products: A_i = a + i·stride_a, etc. (stride 0 = shared operand) */
+void fb_cuda_gemm_strided(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda,
+                          long long stride_a, const float *b, int ldb, long long stride_b,
+                          float beta, float *c, int ldc, long long stride_c, int batch);
+
+/* ---- the ops (one family per file) --------------------------------------- */
+
+/* cuda_runtime.cu */
+void *fb_cuda_alloc(size_t bytes);
+void fb_cuda_release(void *ptr);
+void fb_cuda_to_device(void *dst, const void *src, size_t bytes);
+void fb_cuda_to_host(void *dst, const void *src, size_t bytes);
+void fb_cuda_zero(void *dst, size_t bytes);
+
+/* cuda_conv.cu */
+size_t fb_cuda_conv2d_workspace(const fb_conv_geom *g);
+void fb_cuda_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                            const fb_conv_geom *g, void *workspace, size_t workspace_bytes);
+void fb_cuda_conv2d_backward_data(float *din, const float *dout, const float *weight,
+                                  const fb_conv_geom *g, void *workspace, size_t workspace_bytes);
+void fb_cuda_conv2d_backward_filter(float *dweight, float *dbias, const float *dout,
+                                    const float *in, const fb_conv_geom *g, void *workspace,
+                                    size_t workspace_bytes);
+
+/* cuda_batchnorm.cu */
+void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
+                                     float *running_mean, float *running_var, const float *in,
+                                     const float *gamma, const float *beta, int batch,
+                                     int channels, int spatial);
+void fb_cuda_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var, int batch, int channels,
+                                    int spatial);
+void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                                const float *in, const float *gamma, const float *save_mean,
+                                const float *save_invstd, int batch, int channels, int spatial);
+void fb_cuda_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, const float *dout,
+                                     const float *in, const float *gamma,
+                                     const float *running_mean, const float *running_var,
+                                     int batch, int channels, int spatial);
+
+/* cuda_elementwise.cu */
+void fb_cuda_relu_forward(float *out, const float *in, size_t count);
+void fb_cuda_relu_backward(float *din, const float *dout, const float *out, size_t count);
+void fb_cuda_add(float *out, const float *a, const float *b, size_t count);
+void fb_cuda_normalize_forward(float *out, const float *in, const float *mean, const float *std,
+                               int batch, int channels, int spatial);
+void fb_cuda_normalize_backward(float *din, const float *dout, const float *in, const float *std,
+                                int batch, int channels, int spatial);
+void fb_cuda_sgd_step(float *param, float *momentum_buf, const float *grad, size_t count,
+                      float lr, float momentum, float weight_decay, int first_step);
+
+/* cuda_pool_linear.cu */
+void fb_cuda_avgpool_forward(float *out, const float *in, int batch, int channels, int h, int w,
+                             int k);
+void fb_cuda_avgpool_backward(float *din, const float *dout, int batch, int channels, int h,
+                              int w, int k);
+void fb_cuda_linear_forward(float *out, const float *in, const float *weight, const float *bias,
+                            int batch, int in_features, int out_features);
+void fb_cuda_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
+                             const float *in, const float *weight, int batch, int in_features,
+                             int out_features);
+/* dbias[o] = Σ_n Σ_p dout[n, o, p] for dout[N, O, P], one block per o,
+ * summed in double (shared by the conv and linear backward). */
+void fb_cuda_bias_grad(float *dbias, const float *dout, int batch, int outputs, size_t spatial);
+
+/* cuda_loss.cu */
+void fb_cuda_cross_entropy_forward(float *loss, float *probs, const float *logits,
+                                   const int32_t *labels, int batch, int classes);
+void fb_cuda_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *labels,
+                                    int batch, int classes);
+
+#endif

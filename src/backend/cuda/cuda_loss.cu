@@ -1,0 +1,72 @@
+/* cuda_loss.cu — softmax cross-entropy (mean over the batch) on the GPU.
+ *
+ * PyTorch: F.cross_entropy(logits, labels) (reduction='mean') and its
+ * gradient (softmax(logits) − onehot(labels)) / N.
+ *
+ * Shapes: logits, probs, dlogits [N, K]; labels [N] int32 on the device;
+ * loss [1] on the device.
+ *
+ * Forward: one block of 256 threads. Thread t owns rows t, t + 256, ...;
+ * each row is kernels.h's cross_entropy_row (max subtraction, exp and the
+ * log-sum in double, probs written as floats), the thread adds its rows'
+ * losses in order in double, and the block adds the 256 partials in a fixed
+ * tree: one fixed order, no atomics, so the loss has the same bits on every
+ * run (it differs from cpu-ref's serial sum in the last double bits only;
+ * exp/log are CUDA's double functions, within 1–2 ulp of glibc's).
+ * Backward: one thread per element, the float expression of kernels.h:
+ * bit-identical to cpu-ref for the same probs.
+ */
+#include "backend/cuda/cuda_internal.cuh"
+
+static __global__ void cross_entropy_kernel(float *loss, float *probs, const float *logits,
+                                            const int32_t *labels, int batch, int classes)
+{
+    double total = 0.0;
+    for (int n = threadIdx.x; n < batch; n += blockDim.x) {
+        const float *z = logits + (size_t)n * classes;
+        float *p = probs + (size_t)n * classes;
+        float max = z[0];
+        for (int k = 1; k < classes; k++)
+            max = z[k] > max ? z[k] : max;
+        double sum = 0.0;
+        for (int k = 0; k < classes; k++)
+            sum += exp((double)z[k] - max);
+        double log_sum = log(sum) + max;
+        for (int k = 0; k < classes; k++)
+            p[k] = (float)exp((double)z[k] - log_sum);
+        total += log_sum - z[labels[n]];
+    }
+    total = fb_block_sum(total);
+    if (threadIdx.x == 0)
+        loss[0] = (float)(total / batch);
+}
+
+static __global__ void cross_entropy_backward_kernel(float *dlogits, const float *probs,
+                                                     const int32_t *labels, int batch, int classes)
+{
+    const size_t total = (size_t)batch * classes;
+    GRID_STRIDE_LOOP(i, total) {
+        int n = (int)(i / classes), k = (int)(i % classes);
+        dlogits[i] = (probs[i] - (k == labels[n] ? 1.0f : 0.0f)) / (float)batch;
+    }
+}
+
+void fb_cuda_cross_entropy_forward(float *loss, float *probs, const float *logits,
+                                   const int32_t *labels, int batch, int classes)
+{
+    if (batch < 1 || classes < 1)
+        return;
+    cross_entropy_kernel<<<1, FB_CUDA_THREADS>>>(loss, probs, logits, labels, batch, classes);
+    LAUNCH_CHECK();
+}
+
+void fb_cuda_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *labels,
+                                    int batch, int classes)
+{
+    size_t total = (size_t)batch * classes;
+    if (!total)
+        return;
+    cross_entropy_backward_kernel<<<fb_cuda_grid(total), FB_CUDA_THREADS>>>(dlogits, probs, labels,
+                                                                            batch, classes);
+    LAUNCH_CHECK();
+}
