@@ -3,7 +3,9 @@
  * Prints the version, build profile, backends, the OpenBLAS kernel in use
  * (after the start-up kernel fix), OpenMP threads, CPU features and the FFTW
  * version: everything a run record needs to say whether two results are
- * expected to be bit-identical.
+ * expected to be bit-identical. The "cuda" line names the GPU, driver and
+ * library versions of a CUDA=1 build, or why `--backend cuda` cannot run
+ * (no device, no driver, or a build without CUDA=1).
  */
 #include <fftw3.h>
 #include <getopt.h>
@@ -14,6 +16,10 @@
 #include "freqbias/backend.h"
 #include "freqbias/runtime.h"
 #include "freqbias/version.h"
+
+#ifdef FB_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 char *openblas_get_config(void);
 
@@ -28,7 +34,8 @@ int cmd_info(int argc, char **argv)
             fb_set_threads(atoi(optarg));
         } else if (opt == 'h') {
             printf("usage: freqbias info [--threads T]\n"
-                   "Prints version, build profile, backends, BLAS kernel, threads and CPU features.\n");
+                   "Prints version, build profile, backends, BLAS kernel, threads, CPU features and\n"
+                   "the CUDA device (or why there is none).\n");
             return 0;
         } else {
             return 1;
@@ -48,5 +55,12 @@ int cmd_info(int argc, char **argv)
            f.sse42, f.avx, f.avx2, f.fma, f.avx512f, f.avx512bw, f.avx512vl, f.avx512dq, f.os_avx,
            f.os_avx512);
     printf("best kernel   %s\n", fb_cpu_best_blas_core(&f));
+#ifdef FB_WITH_CUDA
+    char cuda[320];
+    fb_cuda_describe(cuda, sizeof cuda);
+    printf("cuda          %s\n", cuda);
+#else
+    printf("cuda          not built (rebuild with make CUDA=1 for --backend cuda)\n");
+#endif
     return 0;
 }
