@@ -28,7 +28,8 @@ static int compare_doubles(const void *a, const void *b)
 static void usage(void)
 {
     printf("usage: bench_train [--mode train|infer] [--arch resnet18] [--width 64] [--batch 128]\n"
-           "                   [--steps 5] [--warmup 1] [--threads T] [--backend cpu] [--layers]\n");
+           "                   [--steps 5] [--warmup 1] [--threads T] [--backend cpu|cpu-ref|cuda]\n"
+           "                   [--layers]\n");
 }
 
 int main(int argc, char **argv)
@@ -85,12 +86,18 @@ int main(int argc, char **argv)
     }
     fb_model_init(model, 0);
     size_t pixels = (size_t)batch * 3 * 32 * 32;
-    float *images = aligned_alloc(64, pixels * sizeof(float)); /* [batch, 3, 32, 32] */
-    int32_t *labels = malloc((size_t)batch * sizeof(int32_t));  /* [batch] */
+    float *host_images = malloc(pixels * sizeof(float));          /* [batch, 3, 32, 32] */
+    float *images = backend->alloc(pixels * sizeof(float));       /* [batch, 3, 32, 32] device */
+    int32_t *labels = malloc((size_t)batch * sizeof(int32_t));    /* [batch] */
+    if (!host_images || !images || !labels) {
+        fprintf(stderr, "bench_train: out of memory for a batch of %d\n", batch);
+        return 2;
+    }
     for (size_t i = 0; i < pixels; i++)
-        images[i] = fb_rng_uniform(0, FB_STREAM_DATA, 0, i);
+        host_images[i] = fb_rng_uniform(0, FB_STREAM_DATA, 0, i);
     for (int i = 0; i < batch; i++)
         labels[i] = (int32_t)fb_rng_below(0, FB_STREAM_DATA, 1, (uint64_t)i, 10);
+    backend->to_device(images, host_images, pixels * sizeof(float));
 
     double *step_seconds = malloc((size_t)steps * sizeof(double));
     for (int step = -warmup; step < steps; step++) {
@@ -103,6 +110,8 @@ int main(int argc, char **argv)
             fb_model_backward(model, NULL, 0);
             fb_model_sgd_step(model, 0.1f, 0.9f, 5e-4f);
         }
+        float done;
+        backend->to_host(&done, images, sizeof done); /* waits for the step (GPU) */
         if (step >= 0)
             step_seconds[step] = omp_get_wtime() - start;
     }
@@ -127,11 +136,12 @@ int main(int argc, char **argv)
                conv_ms, conv_flops / (conv_ms * 1e6));
     }
     printf("freqbias mode=%s threads=%d batch=%d img_per_s=%.2f ms_per_step=%.2f arch=%s width=%d "
-           "mean_ms=%.2f blas=\"%s\"\n",
+           "mean_ms=%.2f backend=%s blas=\"%s\"\n",
            mode, threads, batch, batch / median, median * 1e3, arch_name, width,
-           total / steps * 1e3, fb_runtime_note());
+           total / steps * 1e3, backend->name, fb_runtime_note());
     free(step_seconds);
-    free(images);
+    backend->release(images);
+    free(host_images);
     free(labels);
     fb_model_free(model);
     return 0;
