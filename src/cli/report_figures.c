@@ -70,7 +70,7 @@ static fb_status sweep_figure(const report_results *res, const char *path, int w
     labels.title = what ? "Feature discrimination on filtered test images (E1)"
                         : "Test accuracy on filtered test images (E1, E4)";
     labels.x_label = "filter radius r (frequency bins from the DC component)";
-    labels.y_label = what ? "inter-class variance of penultimate features" : "top-1 accuracy";
+    labels.y_label = what ? "inter-class variance of features" : "top-1 accuracy";
     const sweep_row *clean = sweep_find(&res->sweep[MODEL_BASELINE], "clean", 0);
     if (clean && res->have_sweep[MODEL_BASELINE]) {
         labels.has_reference = 1;
@@ -112,8 +112,8 @@ static fb_status cdes_figure(const report_results *res, const char *path)
         count++;
     }
     fb_plot_labels labels = fb_plot_labels_default();
-    labels.title = "CDES: top-1 on high-pass test images of each model's own dataset (E3)";
-    labels.x_label = "high-pass radius r (frequency bins)";
+    labels.title = "CDES: top-1 on high-pass test images (E3)";
+    labels.x_label = "high-pass radius r (frequency bins); own test split";
     labels.y_label = "top-1 accuracy";
     labels.fixed_y = 1;
     labels.y_min = 0.0;
@@ -146,9 +146,9 @@ static fb_status density_figure(const report_results *res, const char *path)
     if (!count)
         return FB_OK;
     fb_plot_labels labels = fb_plot_labels_default();
-    labels.title = "Spectral density: images vs the trained model's input gradients";
+    labels.title = "Spectral density: images vs input gradients";
     labels.x_label = "frequency band (azimuthal average, band b = radius b+1)";
-    labels.y_label = "density (per-image min-max, mean over images)";
+    labels.y_label = "density (per-image min-max)";
     labels.fixed_y = 1;
     labels.y_min = 0.0;
     labels.y_max = 1.0;

@@ -12,6 +12,9 @@
  *   hars        HARS(first N), r = 12          CIFAR-10 test (first M)
  *   scr / wcr   CDES-generated first N         the generated test split (its OWN, as the paper)
  *
+ * --backend goes to train, cdes-train and cdes-generate; sweep and spectrum
+ * evaluate on the cpu backend (they have no --backend).
+ *
  * The CDES commands (`cdes-train`, `cdes-generate`) follow the interface
  * agreed for issue 5: --subset N keeps the first N images per kernel set
  * (SCR: per class, from train then test; WCR: of all 60,000); generation
@@ -26,6 +29,13 @@
 static report_stage *next_stage(report_pipeline *p)
 {
     return p->count < REPORT_MAX_STAGES ? &p->stages[p->count++] : NULL;
+}
+
+/* --backend (every command that has it) and --seed. */
+static void backend_option(report_stage *s, const report_pipeline *p)
+{
+    stage_arg(s, "--backend");
+    stage_arg(s, "%s", p->backend);
 }
 
 static void common_run_options(report_stage *s, const report_pipeline *p)
@@ -60,8 +70,7 @@ static void add_train(report_pipeline *p, report_model *m, const char *title)
     stage_arg(s, "%d", preset->batch);
     stage_arg(s, "--gradspec");
     stage_arg(s, "%d", preset->gradspec_images);
-    stage_arg(s, "--backend");
-    stage_arg(s, "%s", p->backend);
+    backend_option(s, p);
     common_run_options(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", m->run);
@@ -167,6 +176,7 @@ static void add_cdes(report_pipeline *p, report_model *m, int index, const char 
         stage_arg(s, "--subset");
         stage_arg(s, "%d", subset);
     }
+    backend_option(s, p);
     common_run_options(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", m->kernels);
@@ -198,6 +208,7 @@ static void add_cdes(report_pipeline *p, report_model *m, int index, const char 
         stage_arg(g, "--test-subset");
         stage_arg(g, "%d", preset->test_images);
     }
+    backend_option(g, p);
     common_run_options(g, p);
     stage_arg(g, "--out");
     stage_arg(g, "%s", m->dataset_dir);
