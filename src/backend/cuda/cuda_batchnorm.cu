@@ -17,8 +17,8 @@
  * Work split: one thread block per channel for everything that sums (train
  * forward, both backwards); one thread per element for the eval forward.
  * A block's threads walk the channel's M elements (element e = n·P + p,
- * thread t takes e = t, t + 256, ...), accumulating in double, and the block
- * adds the 256 partials in a fixed tree (fb_block_sum). So every statistic
+ * thread t takes e = t, t + 1024, ...), accumulating in double, and the block
+ * adds the 1024 partials in a fixed tree (fb_block_sum). So every statistic
  * has one fixed summation order: bit-identical from run to run, no atomics.
  * The per-element arithmetic is the float/double sequence of kernels.h
  * (built with --fmad=false, so no fused multiply-adds), which makes the
@@ -34,10 +34,10 @@ static __device__ size_t channel_index(size_t e, int c, int channels, int spatia
     return (n * channels + c) * spatial + p;
 }
 
-static __global__ void bn_train_kernel(float *out, float *save_mean, float *save_invstd,
-                                       float *running_mean, float *running_var, const float *in,
-                                       const float *gamma, const float *beta, int batch,
-                                       int channels, int spatial)
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_train_kernel(float *out, float *save_mean, float *save_invstd, float *running_mean,
+                float *running_var, const float *in, const float *gamma, const float *beta,
+                int batch, int channels, int spatial)
 {
     const int c = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
@@ -79,10 +79,10 @@ static __global__ void bn_eval_kernel(float *out, const float *in, const float *
     }
 }
 
-static __global__ void bn_backward_kernel(float *din, float *dgamma, float *dbeta,
-                                          const float *dout, const float *in, const float *gamma,
-                                          const float *save_mean, const float *save_invstd,
-                                          int batch, int channels, int spatial)
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_backward_kernel(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                   const float *gamma, const float *save_mean, const float *save_invstd, int batch,
+                   int channels, int spatial)
 {
     const int c = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
@@ -106,11 +106,10 @@ static __global__ void bn_backward_kernel(float *din, float *dgamma, float *dbet
     }
 }
 
-static __global__ void bn_backward_eval_kernel(float *din, float *dgamma, float *dbeta,
-                                               const float *dout, const float *in,
-                                               const float *gamma, const float *running_mean,
-                                               const float *running_var, int batch, int channels,
-                                               int spatial)
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_backward_eval_kernel(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *gamma, const float *running_mean, const float *running_var,
+                        int batch, int channels, int spatial)
 {
     const int c = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
@@ -138,7 +137,7 @@ void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_i
 {
     if (channels < 1)
         return;
-    bn_train_kernel<<<channels, FB_CUDA_THREADS>>>(out, save_mean, save_invstd, running_mean,
+    bn_train_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(out, save_mean, save_invstd, running_mean,
                                                    running_var, in, gamma, beta, batch, channels,
                                                    spatial);
     LAUNCH_CHECK();
@@ -162,7 +161,7 @@ void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const f
 {
     if (channels < 1)
         return;
-    bn_backward_kernel<<<channels, FB_CUDA_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
+    bn_backward_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
                                                       save_mean, save_invstd, batch, channels,
                                                       spatial);
     LAUNCH_CHECK();
@@ -175,7 +174,7 @@ void fb_cuda_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, co
 {
     if (channels < 1)
         return;
-    bn_backward_eval_kernel<<<channels, FB_CUDA_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
+    bn_backward_eval_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
                                                            running_mean, running_var, batch,
                                                            channels, spatial);
     LAUNCH_CHECK();

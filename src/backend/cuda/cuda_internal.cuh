@@ -9,8 +9,8 @@
  *   - the deterministic block sum: each thread accumulates its own elements
  *     serially (a fixed set in a fixed order), then the block adds the
  *     partials in a fixed binary tree in shared memory. The result depends
- *     on the data and on FB_CUDA_THREADS only — never on scheduling — and no
- *     atomics are used anywhere;
+ *     on the data and on FB_CUDA_REDUCE_THREADS only — never on scheduling —
+ *     and no atomics are used anywhere;
  *   - row-major GEMM helpers over cuBLAS (column-major), TF32 off;
  *   - the prototypes of every op, gathered into fb_backend_cuda in
  *     cuda_backend.cu.
@@ -55,7 +55,12 @@ const char *fb_cublas_status_text(cublasStatus_t status);
 
 /* ---- launch geometry ---------------------------------------------------- */
 
-#define FB_CUDA_THREADS 256   /* threads per block everywhere; a power of two */
+#define FB_CUDA_THREADS 256   /* threads per block of elementwise kernels; a power of two */
+/* threads per block of the kernels that sum with fb_block_sum (one block
+ * per channel / output): many loads in flight per block, since such a
+ * kernel may have only as many blocks as channels (64 in a ResNet's first
+ * stage). A power of two; their register use (≤ 53, ptxas -v) fits. */
+#define FB_CUDA_REDUCE_THREADS 1024
 #define FB_CUDA_MAX_GRID 65535u
 
 /* Blocks for a grid-stride loop over count elements (at least 1). */
@@ -74,16 +79,16 @@ static inline unsigned fb_cuda_grid(size_t count)
 
 /* ---- deterministic block sums -------------------------------------------- */
 
-/* Sum of every thread's `value` over the block (blockDim.x = FB_CUDA_THREADS),
- * returned to every thread. Fixed tree: step s adds partial[t + s] into
- * partial[t] for t < s, s = 128, 64, ..., 1. */
+/* Sum of every thread's `value` over the block (blockDim.x must be
+ * FB_CUDA_REDUCE_THREADS), returned to every thread. Fixed tree: step s adds
+ * partial[t + s] into partial[t] for t < s, s = 512, 256, ..., 1. */
 static __device__ double fb_block_sum(double value)
 {
-    __shared__ double partial[FB_CUDA_THREADS];
+    __shared__ double partial[FB_CUDA_REDUCE_THREADS];
     unsigned t = threadIdx.x;
     partial[t] = value;
     __syncthreads();
-    for (unsigned s = FB_CUDA_THREADS / 2; s > 0; s >>= 1) {
+    for (unsigned s = FB_CUDA_REDUCE_THREADS / 2; s > 0; s >>= 1) {
         if (t < s)
             partial[t] += partial[t + s];
         __syncthreads();

@@ -77,9 +77,9 @@ static __global__ void add_row_bias_kernel(float *out, const float *bias, size_t
 }
 
 /* dbias[o] = Σ_n Σ_p dout[n, o, p]: block o, thread t takes elements
- * e = n·P + p = t, t + 256, ..., in double; fixed tree at the end. */
-static __global__ void bias_grad_kernel(float *dbias, const float *dout, int batch, int outputs,
-                                        size_t spatial)
+ * e = n·P + p = t, t + 1024, ..., in double; fixed tree at the end. */
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bias_grad_kernel(float *dbias, const float *dout, int batch, int outputs, size_t spatial)
 {
     const int o = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
@@ -97,7 +97,7 @@ void fb_cuda_bias_grad(float *dbias, const float *dout, int batch, int outputs, 
 {
     if (outputs < 1)
         return;
-    bias_grad_kernel<<<outputs, FB_CUDA_THREADS>>>(dbias, dout, batch, outputs, spatial);
+    bias_grad_kernel<<<outputs, FB_CUDA_REDUCE_THREADS>>>(dbias, dout, batch, outputs, spatial);
     LAUNCH_CHECK();
 }
 
