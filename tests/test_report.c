@@ -13,7 +13,8 @@
  *    and columns, .npy shapes, CIFAR record counts, PNG signatures, JSON);
  *  - the report names the data as NOT the official CIFAR-10;
  *  - a rerun skips every stage; removing one output reruns exactly that
- *    stage; a stage recorded as "running" (interrupted) is resumed;
+ *    stage; a stage recorded as "running" (interrupted) is resumed; a
+ *    failing stage gives its exit code and an INCOMPLETE report;
  *  - usage and missing-data errors give exit codes 1 and 2.
  * When this build has no `cdes-train` (the CDES issue not merged), the run
  * must fail naming the command, every non-CDES result must be there, and
@@ -374,6 +375,30 @@ static void test_resume(void **state)
     expect_actions("skipped", "hars-train", "resumed");
     if (!have_cdes)
         skip();
+    /* 4. a failing stage: exit code 2 (input/output), the report is still
+     *    written, marked INCOMPLETE, and the stages after it did not run */
+    char kernels[1400];
+    snprintf(kernels, sizeof kernels, "%s", in_out("cdes/scr-kernels"));
+    remove_tree(kernels);
+    FILE *blocker = fopen(kernels, "wb"); /* a file where cdes-train needs a folder */
+    assert_non_null(blocker);
+    fclose(blocker);
+    assert_int_equal(run_tiny(log), 2);
+    char names[40][48], actions[40][16];
+    int n = stage_actions(names, actions, 40), failed = -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], "scr-kernels") == 0)
+            failed = i;
+        const char *want = failed < 0 ? "skipped" : failed == i ? "failed" : "not run";
+        if (strcmp(actions[i], want) != 0)
+            fprintf(stderr, "stage %s: %s, expected %s\n", names[i], actions[i], want);
+        assert_string_equal(actions[i], want);
+    }
+    assert_true(failed > 0);
+    char *md = read_all(in_out("report.md"), &size);
+    assert_non_null(strstr(md, "INCOMPLETE: stage `scr-kernels` failed"));
+    assert_non_null(strstr(md, "CDES (E3): NOT MEASURED"));
+    free(md);
 }
 
 static void test_errors(void **state)

@@ -12,21 +12,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_util.h"
 #include "freqbias/plot.h"
 #include "freqbias/spectrum.h"
 #include "report_paper.h"
 
+int report_stage_finished(const report_pipeline *p, const char *name)
+{
+    const report_stage *s = report_pipeline_stage(p, name);
+    return s && (s->action == STAGE_RAN || s->action == STAGE_SKIPPED || s->action == STAGE_RESUMED);
+}
+
+/* Only results of stages that finished in this run (ran, resumed, or
+ * skipped because their record matched): files left from an earlier run
+ * with other settings are never shown as this run's. */
 void report_results_load(const report_pipeline *p, report_results *res)
 {
     memset(res, 0, sizeof *res);
     res->bands = 20;
     for (int m = 0; m < MODEL_COUNT; m++) {
         const report_model *model = &p->models[m];
-        res->have_sweep[m] = sweep_load(model->sweep, &res->sweep[m]) == FB_OK;
-        res->have_gradspec[m] = gradspec_load(model->run, &res->gradspec[m]) == FB_OK;
-        res->have_log[m] = train_log_load(model->run, &res->log[m]) == FB_OK;
+        char stage[64];
+        snprintf(stage, sizeof stage, "%s-sweep", model->key);
+        res->have_sweep[m] = report_stage_finished(p, stage) && sweep_load(model->sweep, &res->sweep[m]) == FB_OK;
+        snprintf(stage, sizeof stage, "%s-train", model->key);
+        int trained = report_stage_finished(p, stage);
+        res->have_gradspec[m] = trained && gradspec_load(model->run, &res->gradspec[m]) == FB_OK;
+        res->have_log[m] = trained && train_log_load(model->run, &res->log[m]) == FB_OK;
+        snprintf(stage, sizeof stage, "%s-spectrum", m == MODEL_BASELINE ? "cifar" : model->key);
+        if (!report_stage_finished(p, stage))
+            continue;
         char path[1200];
         int n1 = 0, n2 = 0;
         snprintf(path, sizeof path, "%s/spectrum_mean.npy", model->spectrum);
@@ -246,9 +263,10 @@ static fb_status dataset_samples_figure(const report_pipeline *p, const char *pa
     if (!grid)
         return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
     int rows = 0;
+    static const char *const stages[4] = {"data", "hars-build", "scr-data", "wcr-data"};
     for (int k = 0; k < 4; k++) {
         fb_dataset data;
-        if (first_images(sources[k], FB_SPLIT_TRAIN, &data) != FB_OK)
+        if (!report_stage_finished(p, stages[k]) || first_images(sources[k], FB_SPLIT_TRAIN, &data) != FB_OK)
             continue; /* not generated (its stage did not run) */
         if (data.channels == 3 && data.height == 32 && data.width == 32 && data.count == SAMPLE_COLUMNS) {
             fb_u8_to_unit(grid + (size_t)rows * SAMPLE_COLUMNS * image, data.pixels, SAMPLE_COLUMNS * image);
@@ -274,6 +292,7 @@ fb_status report_figures_draw(const report_pipeline *p, const report_results *re
 #define DRAW(name, call)                              \
     do {                                              \
         snprintf(path, sizeof path, "%s/%s", dir, name); \
+        unlink(path); /* never leave an older run's figure */ \
         FB_TRY(call);                                 \
         (*drawn)++;                                   \
     } while (0)
@@ -282,8 +301,7 @@ fb_status report_figures_draw(const report_pipeline *p, const report_results *re
     DRAW("cdes_highpass.png", cdes_figure(res, path));
     DRAW("density.png", density_figure(res, path));
     DRAW("training.png", training_figure(p, res, path));
-    const report_stage *data_stage = report_pipeline_stage(p, "data");
-    if (data_stage && (data_stage->action == STAGE_RAN || data_stage->action == STAGE_SKIPPED))
+    if (report_stage_finished(p, "data"))
         DRAW("filtered_samples.png", filtered_samples_figure(p, path));
     DRAW("dataset_samples.png", dataset_samples_figure(p, path));
 #undef DRAW

@@ -30,7 +30,12 @@ typedef struct report_results {
     float image_density[MODEL_COUNT][GRADSPEC_MAX_BANDS], gradient_density[MODEL_COUNT][GRADSPEC_MAX_BANDS];
 } report_results;
 
-/* Loads everything the stages left (missing files leave have_* at 0). */
+/* Whether the stage called name finished in this run (ran, resumed, or
+ * skipped with a matching record). */
+int report_stage_finished(const report_pipeline *pipeline, const char *name);
+
+/* Loads the results of the stages that finished (missing files leave
+ * have_* at 0). */
 void report_results_load(const report_pipeline *pipeline, report_results *results);
 
 /* Draws every figure above into dir; *drawn counts them. Errors only for

@@ -16,7 +16,7 @@ static const char *verdict(int reproduced)
 
 static void not_measured(report_finding *f, const char *what, const char *stages)
 {
-    snprintf(f->line, sizeof f->line, "%s: NOT MEASURED (stage %s did not finish)", what, stages);
+    snprintf(f->line, sizeof f->line, "%s: NOT MEASURED (not every stage of %s finished)", what, stages);
     f->measured = 0;
     f->reproduced = 0;
 }

@@ -39,8 +39,16 @@ static const char *relative(const writer *w, const char *path)
     return strncmp(path, w->p->out_dir, n) == 0 && path[n] == '/' ? path + n + 1 : path;
 }
 
-static void image(writer *w, const char *path, const char *caption)
+/* A figure; made_by names the stage that draws it (NULL: the report's own
+ * figures, redrawn every time). A figure of a stage that did not finish in
+ * this run is not shown, even if an older file is there. */
+static void image(writer *w, const char *made_by, const char *path, const char *caption)
 {
+    if (made_by && !report_stage_finished(w->p, made_by)) {
+        doc_paragraph(&w->doc, "*(figure `%s` not made in this run: stage `%s` did not finish)*", relative(w, path),
+                      made_by);
+        return;
+    }
     doc_image(&w->doc, relative(w, path), caption);
 }
 
@@ -208,9 +216,9 @@ static void section_e1(writer *w)
                   "variance are high on `X_l` and low on `X_h`, and positively correlated.");
     char path[1200];
     snprintf(path, sizeof path, "%s/figures/accuracy_vs_r.png", w->p->out_dir);
-    image(w, path, "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass");
+    image(w, NULL, path, "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass");
     snprintf(path, sizeof path, "%s/figures/interclass_vs_r.png", w->p->out_dir);
-    image(w, path, "Inter-class variance of the penultimate features against r");
+    image(w, NULL, path, "Inter-class variance of the penultimate features against r");
     if (res->have_sweep[MODEL_BASELINE]) {
         sweep_table(w, &res->sweep[MODEL_BASELINE]);
         doc_paragraph(&w->doc, "Pearson correlation of top-1 and inter-class variance over these %d sets: %.3f.",
@@ -264,12 +272,12 @@ static void section_e2(writer *w)
                   "(≈17–19) stay dark.");
     char path[1200];
     snprintf(path, sizeof path, "%s/gradspec.png", w->p->models[MODEL_BASELINE].run);
-    image(w, path, "Baseline: gradient spectrum over training (bottom row: before training)");
+    image(w, "baseline-train", path, "Baseline: gradient spectrum over training (bottom row: before training)");
     if (res->have_gradspec[MODEL_BASELINE])
         gradspec_table(w, &res->gradspec[MODEL_BASELINE]);
     produced_by(w, "baseline-train", NULL);
     snprintf(path, sizeof path, "%s/figures/training.png", w->p->out_dir);
-    image(w, path, "Clean test accuracy of the four classifiers per epoch");
+    image(w, NULL, path, "Clean test accuracy of the four classifiers per epoch");
     static const char *const headers[5] = {"model", "peak band after epoch 1", "peak band at the end",
                                            "bands 17–19 at the end (0–1)", "final clean top-1 (own test)"};
     doc_table_begin(&w->doc, 5, headers);
@@ -323,7 +331,7 @@ static void folder_images(writer *w, const char *dir, const char *what)
             char path[1400], caption[300];
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
             snprintf(caption, sizeof caption, "%s: %s", what, names[i]);
-            image(w, path, caption);
+            image(w, NULL, path, caption);
         }
         free(names[i]);
     }
@@ -387,7 +395,7 @@ static void section_e3(writer *w)
     doc_table_end(&w->doc);
     char path[1200];
     snprintf(path, sizeof path, "%s/figures/cdes_highpass.png", p->out_dir);
-    image(w, path, "Top-1 on high-pass test images: measured and published");
+    image(w, NULL, path, "Top-1 on high-pass test images: measured and published");
     char ckpt[1200];
     for (int k = 0; k < 2; k++) {
         const report_model *m = &p->models[models[k]];
@@ -401,13 +409,15 @@ static void section_e3(writer *w)
     doc_paragraph(&w->doc, "**Paper:** curves only: SCR's gradient density follows the images' double peak (its high "
                            "bands light up from about epoch 3), WCR's does not.");
     snprintf(path, sizeof path, "%s/figures/density.png", p->out_dir);
-    image(w, path, "Spectral density of each dataset's test images and of its model's input gradients");
+    image(w, NULL, path, "Spectral density of each dataset's test images and of its model's input gradients");
     for (int k = 0; k < 2; k++) {
         const report_model *m = &p->models[models[k]];
         char caption[160];
         snprintf(path, sizeof path, "%s/gradspec.png", m->run);
         snprintf(caption, sizeof caption, "%s: gradient spectrum over training", m->label);
-        image(w, path, caption);
+        char stage[48];
+        snprintf(stage, sizeof stage, "%s-train", m->key);
+        image(w, stage, path, caption);
     }
     doc_heading(&w->doc, 3, "Kernel training and the generated datasets");
     for (int k = 0; k < 2; k++) {
@@ -415,13 +425,15 @@ static void section_e3(writer *w)
         char stage[48], loss[1200];
         snprintf(stage, sizeof stage, "%s-kernels", m->key);
         snprintf(loss, sizeof loss, "%s/loss.csv", m->kernels);
-        last_row_table(w, loss);
+        if (report_stage_finished(p, stage)) {
+            last_row_table(w, loss);
+            folder_images(w, m->kernels, k ? "WCR kernels" : "SCR kernels");
+        }
         produced_by(w, stage, NULL);
-        folder_images(w, m->kernels, k ? "WCR kernels" : "SCR kernels");
         snprintf(stage, sizeof stage, "%s-data", m->key);
         produced_by(w, stage, NULL);
         snprintf(path, sizeof path, "%s/samples.png", m->dataset_dir);
-        image(w, path, k ? "WCR samples (cdes-generate)" : "SCR samples (cdes-generate)");
+        image(w, stage, path, k ? "WCR samples (cdes-generate)" : "SCR samples (cdes-generate)");
     }
 }
 
@@ -465,9 +477,9 @@ static void section_e4(writer *w)
     produced_by(w, "hars-sweep", ckpt);
     produced_by(w, "hars-build", NULL);
     snprintf(path, sizeof path, "%s/gradspec.png", p->models[MODEL_HARS].run);
-    image(w, path, "f_hars: gradient spectrum over training");
+    image(w, "hars-train", path, "f_hars: gradient spectrum over training");
     snprintf(path, sizeof path, "%s/spectrum.png", p->models[MODEL_HARS].spectrum);
-    image(w, path, "HARS training images: spectral density, and f_hars's gradient density on them");
+    image(w, "hars-spectrum", path, "HARS training images: spectral density, and f_hars's gradient density on them");
 }
 
 static void section_e5(writer *w)
@@ -487,7 +499,7 @@ static void section_e5(writer *w)
     for (int i = 0; i < 4; i++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", base->spectrum, files[i]);
-        image(w, path, captions[i]);
+        image(w, "cifar-spectrum", path, captions[i]);
     }
     char ckpt[1200];
     snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", base->run);
@@ -499,9 +511,9 @@ static void section_samples(writer *w)
     char path[1200];
     doc_heading(&w->doc, 2, "Samples");
     snprintf(path, sizeof path, "%s/figures/filtered_samples.png", w->p->out_dir);
-    image(w, path, "The first test images, low-pass and high-pass filtered at r = 4, 8, 12, 16 (min-max for display)");
+    image(w, NULL, path, "The first test images, low-pass and high-pass filtered at r = 4, 8, 12, 16 (min-max for display)");
     snprintf(path, sizeof path, "%s/figures/dataset_samples.png", w->p->out_dir);
-    image(w, path, "The first training images of CIFAR-10, HARS, SCR and WCR (the same index in each column)");
+    image(w, NULL, path, "The first training images of CIFAR-10, HARS, SCR and WCR (the same index in each column)");
 }
 
 static void section_stages(writer *w)
