@@ -70,10 +70,10 @@ size_t doc_base64(const unsigned char *bytes, size_t size, char *out)
     return o;
 }
 
-/* HTML with the inline marks `code` and **bold** turned into tags. */
+/* HTML with the inline marks `code`, **bold** and *italic* turned into tags. */
 static void add_inline_html(doc_text *html, const char *text)
 {
-    int code = 0, bold = 0;
+    int code = 0, bold = 0, italic = 0;
     for (const char *p = text; *p; p++) {
         if (*p == '`') {
             doc_text_add(html, code ? "</code>" : "<code>");
@@ -82,6 +82,9 @@ static void add_inline_html(doc_text *html, const char *text)
             doc_text_add(html, bold ? "</b>" : "<b>");
             bold = !bold;
             p++;
+        } else if (!code && *p == '*') {
+            doc_text_add(html, italic ? "</i>" : "<i>");
+            italic = !italic;
         } else if (*p == '<') {
             doc_text_add(html, "&lt;");
         } else if (*p == '>') {
@@ -98,6 +101,8 @@ static void add_inline_html(doc_text *html, const char *text)
         doc_text_add(html, "</code>");
     if (bold)
         doc_text_add(html, "</b>");
+    if (italic)
+        doc_text_add(html, "</i>");
 }
 
 static void add_escaped_html(doc_text *html, const char *text)
