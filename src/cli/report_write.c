@@ -326,15 +326,26 @@ static void folder_images(writer *w, const char *dir, const char *what)
                 names[i] = names[j];
                 names[j] = t;
             }
+    /* at most two of each kind (density_*, samples_*, other): SCR has one
+     * of each per class, and the report should stay readable */
+    int shown[3] = {0, 0, 0}, hidden = 0;
     for (int i = 0; i < count; i++) {
         if (names[i]) {
-            char path[1400], caption[300];
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            snprintf(caption, sizeof caption, "%s: %s", what, names[i]);
-            image(w, NULL, path, caption);
+            int kind = strncmp(names[i], "density", 7) == 0 ? 0 : strncmp(names[i], "samples", 7) == 0 ? 1 : 2;
+            if (shown[kind] < 2) {
+                char path[1400], caption[300];
+                snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+                snprintf(caption, sizeof caption, "%s: %s", what, names[i]);
+                image(w, NULL, path, caption);
+                shown[kind]++;
+            } else {
+                hidden++;
+            }
         }
         free(names[i]);
     }
+    if (hidden)
+        doc_paragraph(&w->doc, "(%d more figures of the %s in `%s`.)", hidden, what, relative(w, dir));
 }
 
 /* The header and the last row of a CSV (e.g. the kernels' loss.csv). */
