@@ -77,9 +77,10 @@ else
     echo "  or, on a networked Debian/Ubuntu machine: sh bench/gpu_check.sh --fetch-debs, then carry $DEBS" >&2
     exit 1
 fi
-say "make CUDA=1 BUILD=$BUILD -j$JOBS"
+say "make CUDA=1 BUILD=$BUILD -j$JOBS (log: $BUILD/make.log)"
+mkdir -p $BUILD
 make --no-print-directory -j"$JOBS" CUDA=1 BUILD=$BUILD "$@" all $BUILD/tests/test_cuda \
-    $BUILD/bench/bench_train >"$BUILD.log" 2>&1 || { tail -40 "$BUILD.log"; exit 1; }
+    $BUILD/bench/bench_train >$BUILD/make.log 2>&1 || { tail -40 $BUILD/make.log; exit 1; }
 ./$BUILD/freqbias info | grep -E "^(freqbias|profile|backends|blas kernel|cuda) "
 [ "$build_only" = 1 ] && { say "built (GPU_CHECK_BUILD_ONLY=1: stopping here)"; exit 0; }
 if ./$BUILD/freqbias info | grep -q "^cuda  *no CUDA device"; then
@@ -89,9 +90,9 @@ fi
 
 # ---- 2. tests ------------------------------------------------------------------
 say "tests/test_cuda"
-if ./$BUILD/tests/test_cuda >test_cuda.log 2>&1; then tests=passed; else tests=FAILED; fi
-grep -E "^\[ *(RUN|OK|SKIP|SKIPPED|FAILED|PASSED|ERROR) *\]|FAIL|^cuda:" test_cuda.log || true
-say "test_cuda $tests (full log: test_cuda.log)"
+if ./$BUILD/tests/test_cuda >$BUILD/test_cuda.log 2>&1; then tests=passed; else tests=FAILED; fi
+grep -E "^\[ *(RUN|OK|SKIP|SKIPPED|FAILED|PASSED|ERROR) *\]|FAIL|^cuda:" $BUILD/test_cuda.log || true
+say "test_cuda $tests (every comparison line: $BUILD/test_cuda.log)"
 
 # ---- 3. benchmark ----------------------------------------------------------------
 field() { sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p'; }

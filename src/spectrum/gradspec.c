@@ -134,8 +134,9 @@ fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, in
     float *grads = malloc((size_t)n * (on_gpu ? plane * 2 : image) * sizeof(float));
     float *profiles = malloc((size_t)n * bins->bands * sizeof(float));            /* [n, bands] */
     int32_t *labels = malloc((size_t)batch * sizeof(int32_t));                     /* [batch] */
-    float *gpu_summed = on_gpu ? backend->alloc((size_t)batch * plane * sizeof(float)) : NULL; /* [batch, H, W] */
-    float *gpu_spectrum = on_gpu ? backend->alloc((size_t)batch * plane * 2 * sizeof(float)) : NULL; /* [batch, H, W, 2] */
+    /* cuda only, device scratch: summed [batch, H, W], spectrum [batch, H, W, 2] */
+    float *gpu_summed = on_gpu ? backend->alloc((size_t)batch * plane * sizeof(float)) : NULL;
+    float *gpu_spectrum = on_gpu ? backend->alloc((size_t)batch * plane * 2 * sizeof(float)) : NULL;
     fb_loader loader;
     fb_status status = fb_loader_init(&loader, data, n, batch, 0, 0, 0);
     if (status == FB_OK && (!host || !device || !grads || !profiles || !labels ||

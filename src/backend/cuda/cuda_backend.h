@@ -51,8 +51,9 @@ int fb_cuda_describe(char *text, size_t size);
  * (freqbias/spectrum.h): real planes [count,H,W], complex planes
  * [count,H,W,2] interleaved, forward unnormalised, the inverse carries the
  * whole 1/(H·W). Pointers are device memory (the cuda backend's alloc).
- * Plans are made on first use of a (shape, count) and kept; the calls hold
- * a lock, so concurrent callers take turns. */
+ * Planes must be at least 2×2 (FB_ERR_UNSUPPORTED otherwise). Plans are
+ * made on first use of a (shape, count) and kept; the calls hold a lock, so
+ * concurrent callers take turns. */
 
 /* out[count,H,W,2] = fft2(in[count,H,W]): the full spectrum (cuFFT R2C,
  * the other half filled in by Hermitian symmetry, as fb_fft2). */

@@ -77,10 +77,12 @@ static conv_plan plan_conv(const fb_conv_geom *g, size_t workspace_bytes)
     if (samples < 1)
         samples = 1;
     if (workspace_bytes != SIZE_MAX) {
-        /* the two blocks are rounded up by at most 63 floats each */
+        /* the most samples whose two (rounded-up) blocks fit */
         size_t available = workspace_bytes / sizeof(float);
         size_t per = (plan.ckk + (size_t)g->out_channels) * plan.P;
-        size_t fit = available > 126 && per ? (available - 126) / per : 0;
+        size_t fit = per ? available / per : samples;
+        while (fit > 0 && plan_floats(g, plan.P, plan.ckk, fit) > available)
+            fit--;
         if (fit < samples)
             samples = fit;
         if (samples < 1) {

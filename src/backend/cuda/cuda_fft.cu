@@ -115,10 +115,14 @@ static fb_status get_scratch(size_t floats)
     return FB_OK;
 }
 
+/* cuFFT is not relied on for length-1 axes (whose 2-D transform is really
+ * 1-D or the identity); the spectrum code's planes are 28×28 or 32×32. */
 static fb_status check_shape(int count, int h, int w)
 {
-    if (count < 0 || h < 1 || w < 1 || (long long)h * w > (1LL << 26))
-        return fb_error(FB_ERR_USAGE, "cuda fft: %d planes of %dx%d are not supported", count, h, w);
+    if (count < 0 || h < 2 || w < 2 || (long long)h * w > (1LL << 26))
+        return fb_error(FB_ERR_UNSUPPORTED,
+                        "cuda fft: %d planes of %dx%d are not supported (2x2 to 2^26 pixels)", count,
+                        h, w);
     return FB_OK;
 }
 
