@@ -28,7 +28,7 @@
  * at lr 0.01 and 40 at 0.001: SCR 2,000 images per class and WCR 20,000
  * images, 10 epochs, StepLR(8) — 200,000 image-steps per mode; cdes-train
  * runs ≈1,500 images/s on 2 idle cores (≈2.5 min per mode).
-  */
+ */
 #include "report_preset.h"
 
 #include <string.h>
