@@ -16,9 +16,6 @@
  *    stage; a stage recorded as "running" (interrupted) is resumed; a
  *    failing stage gives its exit code and an INCOMPLETE report;
  *  - usage and missing-data errors give exit codes 1 and 2.
- * When this build has no `cdes-train` (the CDES issue not merged), the run
- * must fail naming the command, every non-CDES result must be there, and
- * the CDES checks are skipped with a message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,35 +38,11 @@
 #define RECORD 3073
 #define BATCH_BYTES (10000L * RECORD)
 
-static char freqbias_binary[1024];
 static char *work_dir;
 static char data_dir[1200], out_dir[1200];
-static int have_cdes;
 
-/* Runs build/freqbias with args (NULL-terminated), output to log; returns the exit code. */
-static int run_freqbias(const char *log, ...)
-{
-    const char *args[32] = {freqbias_binary};
-    int n = 1;
-    va_list list;
-    va_start(list, log);
-    const char *arg;
-    while ((arg = va_arg(list, const char *)) && n < 31)
-        args[n++] = arg;
-    va_end(list);
-    args[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(freqbias_binary, (char *const *)args);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+/* testutil's runner; callers end the arguments with NULL themselves */
+#define run_freqbias(log, ...) run_freqbias_killing(log, NULL, 0.0, __VA_ARGS__)
 
 static const char *in_out(const char *name)
 {
@@ -190,11 +163,6 @@ static int stage_actions(char names[][48], char actions[][16], int max)
     return n;
 }
 
-static int is_cdes_stage(const char *name)
-{
-    return strncmp(name, "scr-", 4) == 0 || strncmp(name, "wcr-", 4) == 0;
-}
-
 /* Every stage did `expected`, except `other` (if not NULL) which did `other_action`. */
 static void expect_actions(const char *expected, const char *other, const char *other_action)
 {
@@ -203,8 +171,6 @@ static void expect_actions(const char *expected, const char *other, const char *
     assert_true(n >= 17);
     for (int i = 0; i < n; i++) {
         const char *want = other && strcmp(names[i], other) == 0 ? other_action : expected;
-        if (!have_cdes && is_cdes_stage(names[i]))
-            continue;
         if (strcmp(actions[i], want) != 0)
             fprintf(stderr, "stage %s: %s, expected %s\n", names[i], actions[i], want);
         assert_string_equal(actions[i], want);
@@ -223,18 +189,9 @@ static void test_tiny_report(void **state)
     char log[1400];
     snprintf(log, sizeof log, "%s/report1.log", work_dir);
     int code = run_tiny(log);
-    if (have_cdes && code != 0)
+    if (code != 0)
         show_log(log);
-    if (have_cdes) {
-        assert_int_equal(code, 0);
-    } else {
-        /* the CDES stages come last: the run fails there, naming the command */
-        size_t size;
-        char *text = read_all(log, &size);
-        assert_int_not_equal(code, 0);
-        assert_non_null(strstr(text, "cdes-train"));
-        free(text);
-    }
+    assert_int_equal(code, 0);
     /* data subsets */
     assert_int_equal(file_size(in_out("data/train.bin")), 256L * RECORD);
     assert_int_equal(file_size(in_out("data/test.bin")), 128L * RECORD);
@@ -245,7 +202,7 @@ static void test_tiny_report(void **state)
     fb_json_free(data);
     /* classifiers: 2 epochs, gradient spectrum before training + after each epoch */
     const char *models[4] = {"baseline", "hars", "scr", "wcr"};
-    for (int m = 0; m < (have_cdes ? 4 : 2); m++) {
+    for (int m = 0; m < 4; m++) {
         char name[128];
         snprintf(name, sizeof name, "runs/%s/log.csv", models[m]);
         expect_csv(name, 2, 8);
@@ -270,7 +227,7 @@ static void test_tiny_report(void **state)
     /* HARS set: the 256 training images, each with a different-class low part */
     assert_int_equal(file_size(in_out("datasets/hars/data_batch_1.bin")), 256L * RECORD);
     expect_csv("datasets/hars/pairing.csv", 256, 4);
-    if (have_cdes) {
+    {
         expect_csv("sweeps/scr/sweep.csv", 6, 9);
         expect_csv("sweeps/wcr/sweep.csv", 6, 9);
         assert_int_equal(file_size(in_out("datasets/scr/data_batch_1.bin")), 256L * RECORD);
@@ -296,8 +253,7 @@ static void test_tiny_report(void **state)
     assert_non_null(strstr(md, "NOT the official CIFAR-10"));
     assert_non_null(strstr(md, "freqbias sweep --ckpt"));     /* commands next to the numbers */
     assert_non_null(strstr(md, "| f_scr (paper) | 79.0 | 68.2 | 42.4 | 30.4 | 30.9 |"));
-    if (have_cdes)
-        assert_null(strstr(md, "figure missing"));
+    assert_null(strstr(md, "figure missing"));
     free(md);
     char *html = read_all(in_out("report.html"), &size);
     assert_non_null(html);
@@ -327,10 +283,7 @@ static void test_tiny_report(void **state)
     assert_int_equal(strlen(fb_json_string(fb_json_get(fb_json_item(fb_json_get(record, "outputs"), 0), "sha256"))),
                      64);
     fb_json_free(record);
-    if (have_cdes)
-        expect_actions("ran", NULL, NULL);
-    else
-        skip();
+    expect_actions("ran", NULL, NULL);
 }
 
 static void test_resume(void **state)
@@ -340,15 +293,15 @@ static void test_resume(void **state)
     snprintf(log, sizeof log, "%s/report2.log", work_dir);
     /* 1. nothing changed: every stage is skipped */
     int code = run_tiny(log);
-    if (have_cdes && code != 0)
+    if (code != 0)
         show_log(log);
-    assert_int_equal(code != 0, !have_cdes);
+    assert_int_equal(code, 0);
     expect_actions("skipped", NULL, NULL);
     /* 2. a removed output reruns exactly its stage (the sweep is deterministic,
      *    so nothing downstream changes) */
     assert_int_equal(unlink(in_out("sweeps/hars/sweep.csv")), 0);
     code = run_tiny(log);
-    assert_int_equal(code != 0, !have_cdes);
+    assert_int_equal(code, 0);
     expect_actions("skipped", "hars-sweep", "ran");
     expect_csv("sweeps/hars/sweep.csv", 15, 9);
     /* 3. a training stage whose record still says "running" (the report was
@@ -369,12 +322,10 @@ static void test_resume(void **state)
     free(fixed);
     free(record);
     code = run_tiny(log);
-    if (have_cdes && code != 0)
+    if (code != 0)
         show_log(log);
-    assert_int_equal(code != 0, !have_cdes);
+    assert_int_equal(code, 0);
     expect_actions("skipped", "hars-train", "resumed");
-    if (!have_cdes)
-        skip();
     /* 4. a failing stage: exit code 2 (input/output), the report is still
      *    written, marked INCOMPLETE, and the stages after it did not run */
     char kernels[1400];
@@ -452,11 +403,6 @@ static int setup(void **state)
             return -1;
     }
     free(records);
-    snprintf(path, sizeof path, "%s/help.log", work_dir);
-    have_cdes = run_freqbias(path, "cdes-train", "--help", (const char *)NULL) == 0 &&
-                run_freqbias(path, "cdes-generate", "--help", (const char *)NULL) == 0;
-    if (!have_cdes)
-        fprintf(stderr, "note: this build has no cdes-train/cdes-generate: the CDES checks are skipped\n");
     return 0;
 }
 
@@ -471,16 +417,7 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
-    /* build/tests/test_report -> build/freqbias */
-    snprintf(freqbias_binary, sizeof freqbias_binary, "%s", argv[0]);
-    char *slash = strrchr(freqbias_binary, '/');
-    if (slash)
-        *slash = '\0';
-    slash = strrchr(freqbias_binary, '/');
-    if (slash)
-        snprintf(slash + 1, sizeof freqbias_binary - (size_t)(slash + 1 - freqbias_binary), "freqbias");
-    else
-        snprintf(freqbias_binary, sizeof freqbias_binary, "../freqbias");
+    set_freqbias_binary(argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_report),
         cmocka_unit_test(test_resume),
