@@ -18,6 +18,10 @@
  * chunks j, j+slots, j+2·slots, ... in order, and the slots are added in
  * order at the end. Threads only decide which slot is computed where.
  *
+ * 3×3 stride-1 pad-1 convolutions with at most 64 channels and a width
+ * that is a multiple of 16 (the first ResNet stages) skip all of this and
+ * run the direct kernels of cpu_conv3x3.c, chosen from the geometry alone.
+ *
  * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
  * channels / planes / elements with the per-unit bodies of kernels.h, so
  * they give the same bits as cpu-ref. The linear layer and cross-entropy are
