@@ -42,6 +42,7 @@
 #include "freqbias/rng.h"
 #include "freqbias/runtime.h"
 #include "backend/cpu_conv3x3.h"
+#include "backend/cpu_conv_small.h"
 #include "oracle.h"
 #include "testutil.h"
 
@@ -197,6 +198,21 @@ static const conv_case conv_cases[] = {
     {"direct 3x3 batch 1 7x16 C1 OC9", 1, 1, 7, 16, 9, 3, 1, 1, 1},
     {"direct 3x3 1x16 one row C9 OC2", 2, 9, 1, 16, 2, 3, 1, 1, 0},
     {"direct 3x3 32x32 C17 OC3, 9 samples in 8 slots", 9, 17, 32, 32, 3, 3, 1, 1, 0},
+    /* the cpu backend's channel-vectorised path (cpu_conv_small.c): channel
+     * counts multiples of 16; 1 to 4 vectors of output channels per tile and
+     * 5 = 4 + 1; pixel counts off the 4-, 8- and 12-pixel tiles */
+    {"small 3x3 s1 8x8 C64 OC64 batch 1 (layer3 shape)", 1, 64, 8, 8, 64, 3, 1, 1, 0},
+    {"small 3x3 s1 4x4 C128 OC128 (layer4 shape)", 2, 128, 4, 4, 128, 3, 1, 1, 0},
+    {"small 3x3 s2 16x16 C32 OC64 (layer3.0 conv1)", 2, 32, 16, 16, 64, 3, 2, 1, 0},
+    {"small 3x3 s2 9x9 odd C16 OC32 bias", 2, 16, 9, 9, 32, 3, 2, 1, 1},
+    {"small 3x3 s1 7x5 odd C32 OC48 bias", 3, 32, 7, 5, 48, 3, 1, 1, 1},
+    {"small 3x3 s2 7x7 C48 OC80 bias", 2, 48, 7, 7, 80, 3, 2, 1, 1},
+    {"small 3x3 s1 p0 6x9 C16 OC16", 2, 16, 6, 9, 16, 3, 1, 0, 0},
+    {"small 1x1 s2 8x8 C16 OC32 (shortcut)", 3, 16, 8, 8, 32, 1, 2, 0, 0},
+    {"small 1x1 s2 9x7 odd C32 OC16 bias", 2, 32, 9, 7, 16, 1, 2, 0, 1},
+    {"small 1x1 s1 5x5 C16 OC64", 2, 16, 5, 5, 64, 1, 1, 0, 0},
+    {"small 3x3 s1 6x6 C16 OC16, 9 samples in 8 slots", 9, 16, 6, 6, 16, 3, 1, 1, 0},
+    {"small 3x3 s2 32x32 C16 OC32 (layer2.0 conv1)", 2, 16, 32, 32, 32, 3, 2, 1, 0},
 };
 #define CONV_CASES (sizeof conv_cases / sizeof *conv_cases)
 
@@ -369,17 +385,29 @@ static int check_conv_case(const fb_backend *backend, const conv_case *c)
 }
 
 /* The "direct" cases above must really take the direct 3x3 path of the cpu
- * backend and the "im2col" ones the GEMM path, so both stay covered. */
+ * backend, the "im2col" ones the GEMM path, and exactly the "small" ones the
+ * channel-vectorised path, so every path stays covered. */
 static void test_conv_direct_selection(void **state)
 {
     (void)state;
     for (size_t i = 0; i < CONV_CASES; i++) {
         fb_conv_geom g = geometry_of(&conv_cases[i]);
+        int small = strncmp(conv_cases[i].name, "small", 5) == 0;
         if (strncmp(conv_cases[i].name, "direct", 6) == 0)
             assert_true(fb_conv3x3_selected(&g));
         if (strstr(conv_cases[i].name, "im2col"))
             assert_false(fb_conv3x3_selected(&g));
+        assert_int_equal(fb_convsmall_selected(&g), small);
     }
+    fb_conv_geom layer1 = fb_conv_geom_make(2, 16, 32, 32, 16, 3, 1, 1);
+    fb_conv_geom odd_channels = fb_conv_geom_make(2, 24, 8, 8, 32, 3, 1, 1);
+    fb_conv_geom big_map = fb_conv_geom_make(2, 32, 24, 24, 32, 3, 1, 1);
+    fb_conv_geom too_wide = fb_conv_geom_make(2, 256, 4, 4, 256, 3, 1, 1);
+    assert_true(fb_conv3x3_selected(&layer1));
+    assert_false(fb_convsmall_selected(&layer1));
+    assert_false(fb_convsmall_selected(&odd_channels));
+    assert_false(fb_convsmall_selected(&big_map));
+    assert_false(fb_convsmall_selected(&too_wide));
     fb_conv_geom wide = fb_conv_geom_make(2, 128, 16, 16, 128, 3, 1, 1);
     fb_conv_geom strided = fb_conv_geom_make(2, 16, 32, 32, 16, 3, 2, 1);
     fb_conv_geom narrow = fb_conv_geom_make(2, 16, 8, 8, 16, 3, 1, 1);
@@ -1097,7 +1125,7 @@ static void test_fd_cross_entropy(void **state)
 
 /* ---- 3 and 4. every op once, for cpu vs cpu-ref and for determinism ------- */
 
-#define MAX_RESULTS 128
+#define MAX_RESULTS 256
 
 /* The host copies of every output of one pass over all ops. */
 typedef struct op_results {

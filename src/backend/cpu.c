@@ -21,6 +21,10 @@
  * 3×3 stride-1 pad-1 convolutions with at most 64 channels and a width
  * that is a multiple of 16 (the first ResNet stages) skip all of this and
  * run the direct kernels of cpu_conv3x3.c, chosen from the geometry alone.
+ * Kernel 1 or 3, stride 1 or 2 convolutions whose channel counts are
+ * multiples of 16 (≤ 128) with at most 256 output pixels (the later stages,
+ * the strided convs and the 1×1 shortcuts) run the channel-vectorised direct
+ * kernels of cpu_conv_small.c, also chosen from the geometry alone.
  *
  * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
  * channels / planes / elements with the per-unit bodies of kernels.h, so
@@ -33,6 +37,7 @@
 #include <string.h>
 
 #include "cpu_conv3x3.h"
+#include "cpu_conv_small.h"
 #include "freqbias/backend.h"
 #include "im2col.h"
 #include "kernels.h"
@@ -105,6 +110,8 @@ static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
 {
     if (fb_conv3x3_selected(g))
         return fb_conv3x3_workspace(g, omp_get_max_threads());
+    if (fb_convsmall_selected(g))
+        return fb_convsmall_workspace(g, omp_get_max_threads());
     conv_plan plan = plan_conv(g);
     size_t floats = slot_area_floats(&plan) + (size_t)omp_get_max_threads() * per_thread_floats(&plan);
     return floats * sizeof(float);
@@ -192,6 +199,10 @@ static void cpu_conv2d_forward(float *out, const float *in, const float *weight,
         fb_conv3x3_forward(out, in, weight, bias, g, workspace, workspace_bytes);
         return;
     }
+    if (fb_convsmall_selected(g)) {
+        fb_convsmall_forward(out, in, weight, bias, g, workspace, workspace_bytes);
+        return;
+    }
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
@@ -223,6 +234,10 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
 {
     if (fb_conv3x3_selected(g)) {
         fb_conv3x3_backward_data(din, dout, weight, g, workspace, workspace_bytes);
+        return;
+    }
+    if (fb_convsmall_selected(g)) {
+        fb_convsmall_backward_data(din, dout, weight, g, workspace, workspace_bytes);
         return;
     }
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
@@ -288,6 +303,8 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
     if (fb_conv3x3_selected(g))
         fb_conv3x3_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
+    else if (fb_convsmall_selected(g))
+        fb_convsmall_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
     else
         gemm_backward_filter(dweight, dout, in, g, &r);
     if (dbias) {

@@ -1,0 +1,523 @@
+/* cpu_conv_small.c — direct convolution for small maps, vectorised over
+ * channels (PyTorch: F.conv2d(x, w, stride=s, padding=p) with K = 1 or 3).
+ *
+ * Why: on 8×8 and 4×4 maps (and the strided convs and 1×1 shortcuts that
+ * lead into them) the im2col + sgemm route spends as long copying columns,
+ * regrouping samples into chunks and packing tiny GEMM operands as it does
+ * multiplying. cpu_conv3x3.c vectorises over 16 pixels of a row, which needs
+ * rows of 16; here a vector holds 16 CHANNELS of one pixel instead, so any
+ * map size and stride work, as long as the channel counts are multiples of 16.
+ *
+ * Layout. One sample at a time is transposed to pixel-major form:
+ *   xT[Hp·Wp, C]  the input with a zero border of `pad` (Hp = H + 2·pad),
+ *                 so pixel (y, x) of the padded plane is row y·Wp + x;
+ *   dT[P, OC]     the output (or its gradient), P = OH·OW, q = oy·OW + ox.
+ * Output pixel q under tap t = (ky, kx) reads padded row
+ *   row(q, t) = (oy·s + ky)·Wp + (ox·s + kx).
+ * Weights are repacked once per call with the vectorised channel innermost.
+ *
+ * Forward  dT[q, o] = Σ_t Σ_c xT[row(q,t), c] · w[o,c,ky,kx]
+ *   tile: R pixels × B vectors of 16 output channels in registers, the sum
+ *   one fused multiply-add chain from 0 in (t, c) order; then dT is
+ *   transposed into out[n] (adding the bias there).
+ * Backward data (a scatter, so stride 2 needs no special case)
+ *   for each tile of R output pixels, for each tap t in order:
+ *     acc[q, c] = Σ_o dT[q, o] · w[o,c,ky,kx]      (fma chain from 0, o in order)
+ *     dinT[row(q,t), c] += acc[q, c]                (one rounded add)
+ *   so each din element is a fixed sequence of adds: tiles in pixel order,
+ *   taps in order within a tile. dinT is then transposed into din[n].
+ * Backward filter  dw[o,c,t] = Σ_n Σ_q xT[row(q,t), c] · dT[q, o]
+ *   tile: J input channels × B vectors of output channels at one tap; the
+ *   sum is one fma chain over (n, q) for the samples n of a slot (n mod S,
+ *   S = min(8, N), fixed by the batch), continued from the slot's memory;
+ *   the slots are added in order at the end, as in cpu_conv3x3.c.
+ *
+ * Bits. The AVX-512 tiles (built when the compiler targets AVX-512) and the
+ * portable fmaf twins below them make the same chains, so both give
+ * identical bits. Forward and backward data give each sample to one thread;
+ * the filter gradient's slots do not depend on the thread count. The chains
+ * differ from the im2col + sgemm path, so the path is chosen from the
+ * geometry alone (fb_convsmall_selected).
+ */
+#include "cpu_conv_small.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "cpu_conv3x3.h"
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+enum {
+    LANES = 16,         /* channels in a vector                                */
+    MAX_VECTORS = 4,    /* channel vectors per tile                           */
+    MAX_PIXELS_TILE = 12, /* pixels per forward / backward-data tile          */
+    MAX_SLOTS = 8,      /* filter-gradient partial sums                        */
+    MAX_CHANNELS = 128, /* measured only up to here (ResNet-18 width 16)       */
+    MAX_OUT_PIXELS = 256,
+};
+
+int fb_convsmall_selected(const fb_conv_geom *g)
+{
+    return (g->kernel == 1 || g->kernel == 3) && (g->stride == 1 || g->stride == 2) &&
+           g->pad < g->kernel && g->in_channels % LANES == 0 && g->out_channels % LANES == 0 &&
+           g->in_channels <= MAX_CHANNELS && g->out_channels <= MAX_CHANNELS &&
+           g->out_h * g->out_w <= MAX_OUT_PIXELS && !fb_conv3x3_selected(g);
+}
+
+/* ---- geometry and workspace ----------------------------------------------- */
+
+typedef struct small_shape {
+    int C, OC, K, KK, stride, pad;
+    int h, w, hp, wp, oh, ow;
+    size_t P, padded_rows; /* OH·OW and Hp·Wp */
+} small_shape;
+
+static small_shape shape_of(const fb_conv_geom *g)
+{
+    small_shape s;
+    s.C = g->in_channels;
+    s.OC = g->out_channels;
+    s.K = g->kernel;
+    s.KK = g->kernel * g->kernel;
+    s.stride = g->stride;
+    s.pad = g->pad;
+    s.h = g->in_h;
+    s.w = g->in_w;
+    s.hp = g->in_h + 2 * g->pad;
+    s.wp = g->in_w + 2 * g->pad;
+    s.oh = g->out_h;
+    s.ow = g->out_w;
+    s.P = (size_t)g->out_h * g->out_w;
+    s.padded_rows = (size_t)s.hp * s.wp;
+    return s;
+}
+
+static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
+
+static int slot_count(const fb_conv_geom *g) { return g->batch < MAX_SLOTS ? g->batch : MAX_SLOTS; }
+
+/* Shared: packed weights [KK·C·OC], slots [S, KK·C·OC]; per thread: xT and dT. */
+typedef struct small_layout {
+    size_t packed_floats, slot_floats, padded_floats, grad_floats;
+} small_layout;
+
+static small_layout layout_of(const fb_conv_geom *g)
+{
+    small_shape s = shape_of(g);
+    size_t weights = (size_t)s.KK * s.C * s.OC;
+    small_layout l = {round16(weights), round16((size_t)slot_count(g) * weights),
+                      round16(s.padded_rows * s.C), round16(s.P * s.OC)};
+    return l;
+}
+
+size_t fb_convsmall_workspace(const fb_conv_geom *g, int threads)
+{
+    small_layout l = layout_of(g);
+    return (l.packed_floats + l.slot_floats +
+            (size_t)threads * (l.padded_floats + l.grad_floats)) * sizeof(float);
+}
+
+static int usable_threads(const small_layout *l, size_t workspace_bytes)
+{
+    size_t floats = workspace_bytes / sizeof(float), shared = l->packed_floats + l->slot_floats;
+    size_t per_thread = l->padded_floats + l->grad_floats;
+    int threads = omp_get_max_threads();
+    size_t room = floats > shared ? (floats - shared) / per_thread : 0;
+    if ((size_t)threads > room)
+        threads = (int)room;
+    return threads < 1 ? 1 : threads;
+}
+
+static float *thread_block(float *workspace, const small_layout *l)
+{
+    return workspace + l->packed_floats + l->slot_floats +
+           (size_t)omp_get_thread_num() * (l->padded_floats + l->grad_floats);
+}
+
+/* ---- data movement ---------------------------------------------------------- */
+
+/* xT[Hp·Wp, C] = src[C, H, W] moved into the padded interior, border 0. */
+static void to_padded_rows(float *xT, const float *src, const small_shape *s)
+{
+    memset(xT, 0, s->padded_rows * s->C * sizeof(float));
+    for (int c = 0; c < s->C; c++)
+        for (int y = 0; y < s->h; y++) {
+            const float *row = src + ((size_t)c * s->h + y) * s->w;
+            float *dst = xT + ((size_t)(y + s->pad) * s->wp + s->pad) * s->C + c;
+            for (int x = 0; x < s->w; x++)
+                dst[(size_t)x * s->C] = row[x];
+        }
+}
+
+/* din[C, H, W] = the interior of dinT[Hp·Wp, C]. */
+static void from_padded_rows(float *din, const float *dinT, const small_shape *s)
+{
+    for (int c = 0; c < s->C; c++)
+        for (int y = 0; y < s->h; y++) {
+            float *row = din + ((size_t)c * s->h + y) * s->w;
+            const float *src = dinT + ((size_t)(y + s->pad) * s->wp + s->pad) * s->C + c;
+            for (int x = 0; x < s->w; x++)
+                row[x] = src[(size_t)x * s->C];
+        }
+}
+
+/* dT[P, OC] = d[OC, P] */
+static void to_pixel_major(float *dT, const float *d, size_t P, int channels)
+{
+    for (int o = 0; o < channels; o++)
+        for (size_t q = 0; q < P; q++)
+            dT[q * channels + o] = d[(size_t)o * P + q];
+}
+
+/* out[OC, P] = dT[P, OC] (+ bias[o]) */
+static void from_pixel_major(float *out, const float *dT, const float *bias, size_t P,
+                             int channels)
+{
+    for (int o = 0; o < channels; o++)
+        for (size_t q = 0; q < P; q++) {
+            float value = dT[q * channels + o];
+            out[(size_t)o * P + q] = bias ? value + bias[o] : value;
+        }
+}
+
+/* First padded row read by output pixel q (tap (0, 0)). */
+static size_t base_row(const small_shape *s, size_t q)
+{
+    int oy = (int)(q / s->ow), ox = (int)(q % s->ow);
+    return (size_t)oy * s->stride * s->wp + (size_t)ox * s->stride;
+}
+
+static size_t tap_rows(const small_shape *s, int t) { return (size_t)(t / s->K) * s->wp + t % s->K; }
+
+/* Pixels per tile for B channel vectors (R·B accumulators ≤ 24). */
+static int tile_pixels(int vectors) { return vectors == 4 ? 4 : vectors == 1 ? 12 : 8; }
+
+/* ---- forward and backward-data tiles ---------------------------------------- */
+
+/* One tile: pixels q0..q0+n_pix−1 × channel vectors v0..v0+B−1. Forward:
+ * dT[q, o] = Σ_t Σ_c xT[row(q,t), c] · packed[t, c, o], packed [KK, C, OC].
+ * Backward data: per tap, dinT[row(q,t), c] += Σ_o dT[q, o] · packed[t, o, c],
+ * packed [KK, OC, C]. */
+typedef struct tile_args {
+    const small_shape *s;
+    const float *packed;
+    const float *xT;   /* forward: [Hp·Wp, C]                  */
+    float *dT;         /* forward output / backward input [P, OC] */
+    float *dinT;       /* backward data output [Hp·Wp, C]      */
+    size_t q0;
+    int n_pix, v0;
+} tile_args;
+
+#ifdef __AVX512F__
+static inline __attribute__((always_inline)) void forward_tile(const tile_args *a, int R, int B)
+{
+    const small_shape *s = a->s;
+    size_t base[MAX_PIXELS_TILE];
+    __m512 acc[MAX_PIXELS_TILE][MAX_VECTORS];
+    for (int r = 0; r < R; r++) {
+        base[r] = base_row(s, a->q0 + (r < a->n_pix ? r : a->n_pix - 1)) * s->C;
+        for (int b = 0; b < B; b++)
+            acc[r][b] = _mm512_setzero_ps();
+    }
+    for (int t = 0; t < s->KK; t++) {
+        const float *x = a->xT + tap_rows(s, t) * s->C;
+        const float *w = a->packed + (size_t)t * s->C * s->OC + (size_t)a->v0 * LANES;
+        for (int c = 0; c < s->C; c++) {
+            __m512 wv[MAX_VECTORS];
+            for (int b = 0; b < B; b++)
+                wv[b] = _mm512_loadu_ps(w + (size_t)c * s->OC + b * LANES);
+            for (int r = 0; r < R; r++) {
+                __m512 xb = _mm512_set1_ps(x[base[r] + c]);
+                for (int b = 0; b < B; b++)
+                    acc[r][b] = _mm512_fmadd_ps(xb, wv[b], acc[r][b]);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++)
+        if (r < a->n_pix)
+            for (int b = 0; b < B; b++)
+                _mm512_storeu_ps(a->dT + (a->q0 + r) * s->OC + (size_t)(a->v0 + b) * LANES,
+                                 acc[r][b]);
+}
+
+static inline __attribute__((always_inline)) void data_tile(const tile_args *a, int R, int B)
+{
+    const small_shape *s = a->s;
+    size_t base[MAX_PIXELS_TILE];
+    const float *grad[MAX_PIXELS_TILE];
+    for (int r = 0; r < R; r++) {
+        size_t q = a->q0 + (r < a->n_pix ? r : a->n_pix - 1);
+        base[r] = base_row(s, q);
+        grad[r] = a->dT + q * s->OC;
+    }
+    for (int t = 0; t < s->KK; t++) {
+        const float *w = a->packed + (size_t)t * s->OC * s->C + (size_t)a->v0 * LANES;
+        __m512 acc[MAX_PIXELS_TILE][MAX_VECTORS];
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < B; b++)
+                acc[r][b] = _mm512_setzero_ps();
+        for (int o = 0; o < s->OC; o++) {
+            __m512 wv[MAX_VECTORS];
+            for (int b = 0; b < B; b++)
+                wv[b] = _mm512_loadu_ps(w + (size_t)o * s->C + b * LANES);
+            for (int r = 0; r < R; r++) {
+                __m512 db = _mm512_set1_ps(grad[r][o]);
+                for (int b = 0; b < B; b++)
+                    acc[r][b] = _mm512_fmadd_ps(db, wv[b], acc[r][b]);
+            }
+        }
+        size_t rows = tap_rows(s, t);
+        for (int r = 0; r < R; r++)
+            if (r < a->n_pix)
+                for (int b = 0; b < B; b++) {
+                    float *target = a->dinT + (base[r] + rows) * s->C + (size_t)(a->v0 + b) * LANES;
+                    _mm512_storeu_ps(target, _mm512_add_ps(_mm512_loadu_ps(target), acc[r][b]));
+                }
+    }
+}
+
+/* Instantiates the tiles per vector count so their accumulators are registers. */
+static void forward_tile_any(const tile_args *a, int B)
+{
+    switch (B) {
+    case 1: forward_tile(a, 12, 1); break;
+    case 2: forward_tile(a, 8, 2); break;
+    case 3: forward_tile(a, 8, 3); break;
+    default: forward_tile(a, 4, 4); break;
+    }
+}
+
+static void data_tile_any(const tile_args *a, int B)
+{
+    switch (B) {
+    case 1: data_tile(a, 12, 1); break;
+    case 2: data_tile(a, 8, 2); break;
+    case 3: data_tile(a, 8, 3); break;
+    default: data_tile(a, 4, 4); break;
+    }
+}
+#else
+/* Portable twins of the AVX-512 tiles: the same fmaf chains per element. */
+static void forward_tile_any(const tile_args *a, int B)
+{
+    const small_shape *s = a->s;
+    for (int r = 0; r < a->n_pix; r++) {
+        size_t base = base_row(s, a->q0 + r) * s->C;
+        for (int k = 0; k < B * LANES; k++) {
+            int o = a->v0 * LANES + k;
+            float acc = 0.0f;
+            for (int t = 0; t < s->KK; t++) {
+                const float *x = a->xT + tap_rows(s, t) * s->C + base;
+                const float *w = a->packed + (size_t)t * s->C * s->OC + o;
+                for (int c = 0; c < s->C; c++)
+                    acc = fmaf(x[c], w[(size_t)c * s->OC], acc);
+            }
+            a->dT[(a->q0 + r) * s->OC + o] = acc;
+        }
+    }
+}
+
+static void data_tile_any(const tile_args *a, int B)
+{
+    const small_shape *s = a->s;
+    for (int t = 0; t < s->KK; t++)
+        for (int r = 0; r < a->n_pix; r++) {
+            size_t q = a->q0 + r;
+            const float *grad = a->dT + q * s->OC;
+            float *target = a->dinT + (base_row(s, q) + tap_rows(s, t)) * s->C;
+            for (int k = 0; k < B * LANES; k++) {
+                int c = a->v0 * LANES + k;
+                const float *w = a->packed + (size_t)t * s->OC * s->C + c;
+                float acc = 0.0f;
+                for (int o = 0; o < s->OC; o++)
+                    acc = fmaf(grad[o], w[(size_t)o * s->C], acc);
+                target[c] = target[c] + acc;
+            }
+        }
+}
+#endif
+
+/* Tiles of one sample in a fixed order: vector blocks, then pixel tiles. */
+static void run_tiles(tile_args a, int vectors, int backward)
+{
+    for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
+        int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS, R = tile_pixels(B);
+        for (size_t q0 = 0; q0 < a.s->P; q0 += (size_t)R) {
+            a.q0 = q0;
+            a.v0 = v0;
+            a.n_pix = a.s->P - q0 < (size_t)R ? (int)(a.s->P - q0) : R;
+            if (backward)
+                data_tile_any(&a, B);
+            else
+                forward_tile_any(&a, B);
+        }
+    }
+}
+
+/* ---- the three ops ---------------------------------------------------------- */
+
+/* packed[t, i, j] = weight[o, c, t] with (i, j) = (c, o) for the forward
+ * (C·OC per tap, o innermost) or (o, c) for backward data (c innermost). */
+static void pack_weights(float *packed, const float *weight, const small_shape *s, int backward)
+{
+    for (int t = 0; t < s->KK; t++)
+        for (int o = 0; o < s->OC; o++)
+            for (int c = 0; c < s->C; c++) {
+                size_t at = backward ? ((size_t)t * s->OC + o) * s->C + c
+                                     : ((size_t)t * s->C + c) * s->OC + o;
+                packed[at] = weight[((size_t)o * s->C + c) * s->KK + t];
+            }
+}
+
+void fb_convsmall_forward(float *out, const float *in, const float *weight, const float *bias,
+                          const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
+{
+    small_shape s = shape_of(g);
+    small_layout l = layout_of(g);
+    float *packed = workspace;
+    pack_weights(packed, weight, &s, 0);
+    int threads = usable_threads(&l, workspace_bytes);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int n = 0; n < g->batch; n++) {
+        float *xT = thread_block(workspace, &l), *dT = xT + l.padded_floats;
+        to_padded_rows(xT, in + (size_t)n * s.C * s.h * s.w, &s);
+        tile_args a = {&s, packed, xT, dT, NULL, 0, 0, 0};
+        run_tiles(a, s.OC / LANES, 0);
+        from_pixel_major(out + (size_t)n * s.OC * s.P, dT, bias, s.P, s.OC);
+    }
+}
+
+void fb_convsmall_backward_data(float *din, const float *dout, const float *weight,
+                                const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
+{
+    small_shape s = shape_of(g);
+    small_layout l = layout_of(g);
+    float *packed = workspace;
+    pack_weights(packed, weight, &s, 1);
+    int threads = usable_threads(&l, workspace_bytes);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int n = 0; n < g->batch; n++) {
+        float *dinT = thread_block(workspace, &l), *dT = dinT + l.padded_floats;
+        memset(dinT, 0, s.padded_rows * s.C * sizeof(float));
+        to_pixel_major(dT, dout + (size_t)n * s.OC * s.P, s.P, s.OC);
+        tile_args a = {&s, packed, NULL, dT, dinT, 0, 0, 0};
+        run_tiles(a, s.C / LANES, 1);
+        from_padded_rows(din + (size_t)n * s.C * s.h * s.w, dinT, &s);
+    }
+}
+
+/* ---- filter gradient ---------------------------------------------------------- */
+
+/* partial[t, c0+j, o] += Σ_q xT[row(q,t), c0+j] · dT[q, o] for j < J and the
+ * B vectors of output channels from v0. partial is [KK, C, OC]. */
+typedef struct filter_args {
+    const small_shape *s;
+    float *partial;
+    const float *xT, *dT;
+    int t, c0, v0;
+} filter_args;
+
+#ifdef __AVX512F__
+static inline __attribute__((always_inline)) void filter_tile(const filter_args *a, int J, int B)
+{
+    const small_shape *s = a->s;
+    float *sum = a->partial + ((size_t)a->t * s->C + a->c0) * s->OC + (size_t)a->v0 * LANES;
+    __m512 acc[8][MAX_VECTORS];
+    for (int j = 0; j < J; j++)
+        for (int b = 0; b < B; b++)
+            acc[j][b] = _mm512_loadu_ps(sum + (size_t)j * s->OC + b * LANES);
+    const float *x0 = a->xT + tap_rows(s, a->t) * s->C + a->c0;
+    const float *grad = a->dT + (size_t)a->v0 * LANES;
+    for (int oy = 0; oy < s->oh; oy++)
+        for (int ox = 0; ox < s->ow; ox++) {
+            const float *x = x0 + ((size_t)oy * s->stride * s->wp + (size_t)ox * s->stride) * s->C;
+            __m512 d[MAX_VECTORS];
+            for (int b = 0; b < B; b++)
+                d[b] = _mm512_loadu_ps(grad + b * LANES);
+            for (int j = 0; j < J; j++) {
+                __m512 xb = _mm512_set1_ps(x[j]);
+                for (int b = 0; b < B; b++)
+                    acc[j][b] = _mm512_fmadd_ps(xb, d[b], acc[j][b]);
+            }
+            grad += s->OC;
+        }
+    for (int j = 0; j < J; j++)
+        for (int b = 0; b < B; b++)
+            _mm512_storeu_ps(sum + (size_t)j * s->OC + b * LANES, acc[j][b]);
+}
+
+/* Returns the channels it covered (J). */
+static int filter_tile_any(const filter_args *a, int B)
+{
+    switch (B) {
+    case 1: filter_tile(a, 8, 1); return 8;
+    case 2: filter_tile(a, 8, 2); return 8;
+    case 3: filter_tile(a, 8, 3); return 8;
+    default: filter_tile(a, 4, 4); return 4;
+    }
+}
+#else
+/* Portable twin of the AVX-512 tile: the same fmaf chain per element. */
+static int filter_tile_any(const filter_args *a, int B)
+{
+    const small_shape *s = a->s;
+    int J = B == 4 ? 4 : 8;
+    for (int j = 0; j < J; j++)
+        for (int k = 0; k < B * LANES; k++) {
+            int o = a->v0 * LANES + k;
+            float *sum = a->partial + ((size_t)a->t * s->C + a->c0 + j) * s->OC + o;
+            float acc = *sum;
+            for (size_t q = 0; q < s->P; q++)
+                acc = fmaf(a->xT[(base_row(s, q) + tap_rows(s, a->t)) * s->C + a->c0 + j],
+                           a->dT[q * s->OC + o], acc);
+            *sum = acc;
+        }
+    return J;
+}
+#endif
+
+void fb_convsmall_backward_filter(float *dweight, const float *dout, const float *in,
+                                  const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
+{
+    small_shape s = shape_of(g);
+    small_layout l = layout_of(g);
+    const int slots = slot_count(g), vectors = s.OC / LANES;
+    const size_t weights = (size_t)s.KK * s.C * s.OC;
+    float *slot_area = (float *)workspace + l.packed_floats; /* [slots, KK, C, OC] */
+    int threads = usable_threads(&l, workspace_bytes);
+
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int slot = 0; slot < slots; slot++) {
+        float *xT = thread_block(workspace, &l), *dT = xT + l.padded_floats;
+        float *partial = slot_area + (size_t)slot * weights;
+        memset(partial, 0, weights * sizeof(float));
+        for (int n = slot; n < g->batch; n += slots) {
+            to_padded_rows(xT, in + (size_t)n * s.C * s.h * s.w, &s);
+            to_pixel_major(dT, dout + (size_t)n * s.OC * s.P, s.P, s.OC);
+            for (int t = 0; t < s.KK; t++)
+                for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
+                    int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS;
+                    for (int c0 = 0; c0 < s.C;) {
+                        filter_args a = {&s, partial, xT, dT, t, c0, v0};
+                        c0 += filter_tile_any(&a, B);
+                    }
+                }
+        }
+    }
+
+    /* dweight[o, c, t] = Σ_slot partial[slot][t, c, o], slots in order */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int o = 0; o < s.OC; o++)
+        for (int c = 0; c < s.C; c++)
+            for (int t = 0; t < s.KK; t++) {
+                size_t at = ((size_t)t * s.C + c) * s.OC + o;
+                float sum = slot_area[at];
+                for (int slot = 1; slot < slots; slot++)
+                    sum += slot_area[(size_t)slot * weights + at];
+                dweight[((size_t)o * s.C + c) * s.KK + t] = sum;
+            }
+}
