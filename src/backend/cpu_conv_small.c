@@ -509,15 +509,17 @@ void fb_convsmall_backward_filter(float *dweight, const float *dout, const float
         }
     }
 
-    /* dweight[o, c, t] = Σ_slot partial[slot][t, c, o], slots in order */
+    /* slot 0 += slots 1.. in order (contiguous), then dweight[o, c, t] = slot 0 [t, c, o] */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i = 0; i < weights; i++) {
+        float sum = slot_area[i];
+        for (int slot = 1; slot < slots; slot++)
+            sum += slot_area[(size_t)slot * weights + i];
+        slot_area[i] = sum;
+    }
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int o = 0; o < s.OC; o++)
         for (int c = 0; c < s.C; c++)
-            for (int t = 0; t < s.KK; t++) {
-                size_t at = ((size_t)t * s.C + c) * s.OC + o;
-                float sum = slot_area[at];
-                for (int slot = 1; slot < slots; slot++)
-                    sum += slot_area[(size_t)slot * weights + at];
-                dweight[((size_t)o * s.C + c) * s.KK + t] = sum;
-            }
+            for (int t = 0; t < s.KK; t++)
+                dweight[((size_t)o * s.C + c) * s.KK + t] = slot_area[((size_t)t * s.C + c) * s.OC + o];
 }
