@@ -140,48 +140,124 @@ static float *thread_block(float *workspace, const small_layout *l)
 
 /* ---- data movement ---------------------------------------------------------- */
 
+/* Where pixel p of a [H, W] plane lands in the rows of a padded buffer
+ * (pad = 0 and wp = w: row p itself). */
+typedef struct row_map {
+    int w, pad, wp;
+} row_map;
+
+static size_t row_of(const row_map *m, size_t p)
+{
+    return (p / m->w + m->pad) * m->wp + p % m->w + m->pad;
+}
+
+#ifdef __AVX512F__
+/* r[16] rows of 16 floats → its transpose, in registers. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512 a = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);
+        __m512 b = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);
+        __m512 c = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
+        __m512 d = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
+        t[m] = _mm512_shuffle_f32x4(a, c, 0x88);
+        t[8 + m] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        t[4 + m] = _mm512_shuffle_f32x4(b, d, 0x88);
+        t[12 + m] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+#endif
+
+/* rows[row(p), c] = planes[c, p] for p < P; rows is [*, channels]. */
+static void planes_to_rows(float *rows, const float *planes, int channels, size_t P,
+                           const row_map *m)
+{
+    size_t p0 = 0;
+#ifdef __AVX512F__
+    for (; p0 + LANES <= P; p0 += LANES)
+        for (int c0 = 0; c0 < channels; c0 += LANES) {
+            __m512 v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = _mm512_loadu_ps(planes + (size_t)(c0 + i) * P + p0);
+            transpose16(v);
+            for (int j = 0; j < 16; j++)
+                _mm512_storeu_ps(rows + row_of(m, p0 + j) * channels + c0, v[j]);
+        }
+#endif
+    for (size_t p = p0; p < P; p++)
+        for (int c = 0; c < channels; c++)
+            rows[row_of(m, p) * channels + c] = planes[(size_t)c * P + p];
+}
+
+/* planes[c, p] = rows[row(p), c] (+ bias[c] when not NULL) for p < P. */
+static void rows_to_planes(float *planes, const float *rows, const float *bias, int channels,
+                           size_t P, const row_map *m)
+{
+    size_t p0 = 0;
+#ifdef __AVX512F__
+    for (; p0 + LANES <= P; p0 += LANES)
+        for (int c0 = 0; c0 < channels; c0 += LANES) {
+            __m512 v[16];
+            for (int j = 0; j < 16; j++)
+                v[j] = _mm512_loadu_ps(rows + row_of(m, p0 + j) * channels + c0);
+            transpose16(v);
+            for (int i = 0; i < 16; i++) {
+                __m512 value = bias ? _mm512_add_ps(v[i], _mm512_set1_ps(bias[c0 + i])) : v[i];
+                _mm512_storeu_ps(planes + (size_t)(c0 + i) * P + p0, value);
+            }
+        }
+#endif
+    for (size_t p = p0; p < P; p++)
+        for (int c = 0; c < channels; c++) {
+            float value = rows[row_of(m, p) * channels + c];
+            planes[(size_t)c * P + p] = bias ? value + bias[c] : value;
+        }
+}
+
 /* xT[Hp·Wp, C] = src[C, H, W] moved into the padded interior, border 0. */
 static void to_padded_rows(float *xT, const float *src, const small_shape *s)
 {
-    memset(xT, 0, s->padded_rows * s->C * sizeof(float));
-    for (int c = 0; c < s->C; c++)
-        for (int y = 0; y < s->h; y++) {
-            const float *row = src + ((size_t)c * s->h + y) * s->w;
-            float *dst = xT + ((size_t)(y + s->pad) * s->wp + s->pad) * s->C + c;
-            for (int x = 0; x < s->w; x++)
-                dst[(size_t)x * s->C] = row[x];
-        }
+    row_map m = {s->w, s->pad, s->wp};
+    if (s->pad > 0)
+        memset(xT, 0, s->padded_rows * s->C * sizeof(float));
+    planes_to_rows(xT, src, s->C, (size_t)s->h * s->w, &m);
 }
 
 /* din[C, H, W] = the interior of dinT[Hp·Wp, C]. */
 static void from_padded_rows(float *din, const float *dinT, const small_shape *s)
 {
-    for (int c = 0; c < s->C; c++)
-        for (int y = 0; y < s->h; y++) {
-            float *row = din + ((size_t)c * s->h + y) * s->w;
-            const float *src = dinT + ((size_t)(y + s->pad) * s->wp + s->pad) * s->C + c;
-            for (int x = 0; x < s->w; x++)
-                row[x] = src[(size_t)x * s->C];
-        }
+    row_map m = {s->w, s->pad, s->wp};
+    rows_to_planes(din, dinT, NULL, s->C, (size_t)s->h * s->w, &m);
 }
 
 /* dT[P, OC] = d[OC, P] */
 static void to_pixel_major(float *dT, const float *d, size_t P, int channels)
 {
-    for (int o = 0; o < channels; o++)
-        for (size_t q = 0; q < P; q++)
-            dT[q * channels + o] = d[(size_t)o * P + q];
+    row_map m = {(int)P, 0, (int)P};
+    planes_to_rows(dT, d, channels, P, &m);
 }
 
 /* out[OC, P] = dT[P, OC] (+ bias[o]) */
 static void from_pixel_major(float *out, const float *dT, const float *bias, size_t P,
                              int channels)
 {
-    for (int o = 0; o < channels; o++)
-        for (size_t q = 0; q < P; q++) {
-            float value = dT[q * channels + o];
-            out[(size_t)o * P + q] = bias ? value + bias[o] : value;
-        }
+    row_map m = {(int)P, 0, (int)P};
+    rows_to_planes(out, dT, bias, channels, P, &m);
 }
 
 /* First padded row read by output pixel q (tap (0, 0)). */
