@@ -25,7 +25,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias gradspec (--ckpts DIR | CKPT...) (--data DIR [--dataset cifar10] | --test-data FILE|DIR)\n"
                  "                         [--n 10000] [--convention freqbias|centered] [--batch 128]\n"
-                 "                         --out DIR [--threads T]\n"
+                 "                         --out DIR [--threads T] [--backend cpu|cpu-ref|cuda]\n"
                  "DIR: every epoch_NNN.safetensors in it, in epoch order.\n");
 }
 
@@ -71,10 +71,10 @@ int cmd_gradspec(int argc, char **argv)
         {"dataset", required_argument, 0, 'D'},    {"test-data", required_argument, 0, 'E'},
         {"n", required_argument, 0, 'n'},          {"convention", required_argument, 0, 'v'},
         {"batch", required_argument, 0, 'b'},      {"out", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 't'},    {"backend", required_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     const char *ckpt_dir = NULL, *data_dir = NULL, *kind = "cifar10", *test_data = NULL, *out = NULL;
-    const char *convention_name = "freqbias";
+    const char *convention_name = "freqbias", *backend_name = "cpu";
     int n = 10000, batch = 128, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -88,6 +88,7 @@ int cmd_gradspec(int argc, char **argv)
         case 'b': batch = atoi(optarg); break;
         case 'o': out = optarg; break;
         case 't': fb_set_threads(atoi(optarg)); break;
+        case 'k': backend_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -103,6 +104,9 @@ int cmd_gradspec(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    const fb_backend *backend = fb_backend_by_name(backend_name);
+    if (!backend)
+        return cli_fail("gradspec", FB_ERR_USAGE);
     char **paths = NULL;
     int count = 0;
     fb_status status = FB_OK;
@@ -124,7 +128,7 @@ int cmd_gradspec(int argc, char **argv)
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK) /* each checkpoint is loaded in the loop below */
-        status = cli_model_for(&model, paths[0], &data, batch, &fb_backend_cpu, 0);
+        status = cli_model_for(&model, paths[0], &data, batch, backend, 0);
     if (status == FB_OK)
         status = fb_radial_init(&bins, data.height, data.width, convention);
     if (status == FB_OK)

@@ -37,7 +37,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias sweep --ckpt FILE (--data DIR [--dataset cifar10] | --test-data FILE|DIR)\n"
                  "                      [--radii 4,8,12,16] [--freqs low,high] [--norm none|minmax]\n"
-                 "                      --out DIR [--batch 128] [--threads T]\n");
+                 "                      --out DIR [--batch 128] [--threads T] [--backend cpu|cpu-ref|cuda]\n");
 }
 
 static int parse_list(const char *text, double *values, int max)
@@ -139,9 +139,11 @@ int cmd_sweep(int argc, char **argv)
         {"radii", required_argument, 0, 'r'},   {"freqs", required_argument, 0, 'f'},
         {"norm", required_argument, 0, 'n'},    {"out", required_argument, 0, 'o'},
         {"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"backend", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *ckpt = NULL, *data_dir = NULL, *kind = "cifar10", *test_data = NULL, *out = NULL;
     const char *radii_text = "4,8,12,16", *freqs_text = "low,high", *norm_name = "none";
+    const char *backend_name = "cpu";
     int batch = 128, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -156,6 +158,7 @@ int cmd_sweep(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'b': batch = atoi(optarg); break;
         case 't': fb_set_threads(atoi(optarg)); break;
+        case 'k': backend_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -170,6 +173,9 @@ int cmd_sweep(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    const fb_backend *backend = fb_backend_by_name(backend_name);
+    if (!backend)
+        return cli_fail("sweep", FB_ERR_USAGE);
     fb_norm norm = minmax ? FB_NORM_MINMAX : FB_NORM_NONE;
     fb_dataset data = {0};
     fb_model *model = NULL;
@@ -179,7 +185,7 @@ int cmd_sweep(int argc, char **argv)
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK)
-        status = cli_model_for(&model, ckpt, &data, batch, &fb_backend_cpu, 1);
+        status = cli_model_for(&model, ckpt, &data, batch, backend, 1);
     printf("%-6s %5s %8s %8s %8s %12s %12s %8s\n", "set", "r", "top1", "top5", "loss", "inter var",
            "intra var", "ratio");
     for (int set = -1; status == FB_OK && set < 2 * radius_count; set++) {
