@@ -100,6 +100,8 @@ static void add_sweep(report_pipeline *p, report_model *m, const char *radii, in
         stage_arg(s, "--freqs");
         stage_arg(s, "high");
     }
+    if (strcmp(p->backend, "cpu") != 0) /* the default stays out of the recorded command */
+        backend_option(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", m->sweep);
     stage_input(s, "%s/last.safetensors", m->run);
