@@ -436,17 +436,24 @@ static void run_tiles(tile_args a, int vectors, int backward)
 
 /* ---- the three ops ---------------------------------------------------------- */
 
-/* packed[t, i, j] = weight[o, c, t] with (i, j) = (c, o) for the forward
- * (C·OC per tap, o innermost) or (o, c) for backward data (c innermost). */
-static void pack_weights(float *packed, const float *weight, const small_shape *s, int backward)
+/* by_tap[t, o, c] = weight[o, c, t]: the packing of backward data. */
+static void weights_by_tap(float *by_tap, const float *weight, const small_shape *s)
 {
+    for (int o = 0; o < s->OC; o++)
+        for (int c = 0; c < s->C; c++)
+            for (int t = 0; t < s->KK; t++)
+                by_tap[((size_t)t * s->OC + o) * s->C + c] = weight[((size_t)o * s->C + c) * s->KK + t];
+}
+
+/* packed[t, c, o] = weight[o, c, t]: the packing of the forward, through
+ * scratch [KK, OC, C] and one [OC, C] → [C, OC] transpose per tap. */
+static void pack_forward(float *packed, float *scratch, const float *weight, const small_shape *s)
+{
+    weights_by_tap(scratch, weight, s);
+    row_map identity = {s->C, 0, s->C};
+    size_t per_tap = (size_t)s->C * s->OC;
     for (int t = 0; t < s->KK; t++)
-        for (int o = 0; o < s->OC; o++)
-            for (int c = 0; c < s->C; c++) {
-                size_t at = backward ? ((size_t)t * s->OC + o) * s->C + c
-                                     : ((size_t)t * s->C + c) * s->OC + o;
-                packed[at] = weight[((size_t)o * s->C + c) * s->KK + t];
-            }
+        planes_to_rows(packed + t * per_tap, scratch + t * per_tap, s->OC, (size_t)s->C, &identity);
 }
 
 void fb_convsmall_forward(float *out, const float *in, const float *weight, const float *bias,
@@ -455,7 +462,7 @@ void fb_convsmall_forward(float *out, const float *in, const float *weight, cons
     small_shape s = shape_of(g);
     small_layout l = layout_of(g);
     float *packed = workspace;
-    pack_weights(packed, weight, &s, 0);
+    pack_forward(packed, packed + l.packed_floats, weight, &s); /* scratch: the slot area */
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
@@ -473,7 +480,7 @@ void fb_convsmall_backward_data(float *din, const float *dout, const float *weig
     small_shape s = shape_of(g);
     small_layout l = layout_of(g);
     float *packed = workspace;
-    pack_weights(packed, weight, &s, 1);
+    weights_by_tap(packed, weight, &s);
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
@@ -585,7 +592,8 @@ void fb_convsmall_backward_filter(float *dweight, const float *dout, const float
         }
     }
 
-    /* slot 0 += slots 1.. in order (contiguous), then dweight[o, c, t] = slot 0 [t, c, o] */
+    /* slot 0 += slots 1.. in order (contiguous), then dweight[o, c, t] = slot 0 [t, c, o]
+     * through [C, OC] → [OC, C] transposes per tap */
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t i = 0; i < weights; i++) {
         float sum = slot_area[i];
@@ -593,9 +601,14 @@ void fb_convsmall_backward_filter(float *dweight, const float *dout, const float
             sum += slot_area[(size_t)slot * weights + i];
         slot_area[i] = sum;
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
+    float *by_tap = (float *)workspace; /* [KK, OC, C], in the packed-weight area */
+    row_map identity = {s.OC, 0, s.OC};
+    size_t per_tap = (size_t)s.C * s.OC;
+    for (int t = 0; t < s.KK; t++)
+        rows_to_planes(by_tap + t * per_tap, slot_area + t * per_tap, NULL, s.OC, (size_t)s.C,
+                       &identity);
     for (int o = 0; o < s.OC; o++)
         for (int c = 0; c < s.C; c++)
             for (int t = 0; t < s.KK; t++)
-                dweight[((size_t)o * s.C + c) * s.KK + t] = slot_area[((size_t)t * s.C + c) * s.OC + o];
+                dweight[((size_t)o * s.C + c) * s.KK + t] = by_tap[((size_t)t * s.OC + o) * s.C + c];
 }
