@@ -199,8 +199,9 @@ static const conv_case conv_cases[] = {
     {"direct 3x3 1x16 one row C9 OC2", 2, 9, 1, 16, 2, 3, 1, 1, 0},
     {"direct 3x3 32x32 C17 OC3, 9 samples in 8 slots", 9, 17, 32, 32, 3, 3, 1, 1, 0},
     /* the cpu backend's channel-vectorised path (cpu_conv_small.c): channel
-     * counts multiples of 16; 1 to 4 vectors of output channels per tile and
-     * 5 = 4 + 1; pixel counts off the 4-, 8- and 12-pixel tiles */
+     * counts multiples of 16; tiles of 1, 2 and 3 channel vectors (4 = 2 + 2,
+     * 5 = 3 + 2, 8 = 3 + 3 + 2; filter tiles 4 + 1); pixel counts off the
+     * 8-pixel tiles */
     {"small 3x3 s1 8x8 C64 OC64 batch 1 (layer3 shape)", 1, 64, 8, 8, 64, 3, 1, 1, 0},
     {"small 3x3 s1 4x4 C128 OC128 (layer4 shape)", 2, 128, 4, 4, 128, 3, 1, 1, 0},
     {"small 3x3 s2 16x16 C32 OC64 (layer3.0 conv1)", 2, 32, 16, 16, 64, 3, 2, 1, 0},

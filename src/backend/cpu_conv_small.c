@@ -17,11 +17,12 @@
  * Weights are repacked once per call with the vectorised channel innermost.
  *
  * Forward  dT[q, o] = Σ_t Σ_c xT[row(q,t), c] · w[o,c,ky,kx]
- *   tile: R pixels × B vectors of 16 output channels in registers, the sum
+ *   tile: 8 pixels × up to 3 vectors of 16 output channels (24 accumulators,
+ *   a weight vector loaded once per 8 fused multiply-adds), the sum
  *   one fused multiply-add chain from 0 in (t, c) order; then dT is
  *   transposed into out[n] (adding the bias there).
  * Backward data (a scatter, so stride 2 needs no special case)
- *   for each tile of R output pixels, for each tap t in order:
+ *   for each tile of 8 output pixels, for each tap t in order:
  *     acc[q, c] = Σ_o dT[q, o] · w[o,c,ky,kx]      (fma chain from 0, o in order)
  *     dinT[row(q,t), c] += acc[q, c]                (one rounded add)
  *   so each din element is a fixed sequence of adds: tiles in pixel order,
@@ -53,8 +54,9 @@
 
 enum {
     LANES = 16,         /* channels in a vector                                */
-    MAX_VECTORS = 4,    /* channel vectors per tile                           */
-    MAX_PIXELS_TILE = 12, /* pixels per forward / backward-data tile          */
+    MAX_VECTORS = 4,    /* channel vectors per filter-gradient tile           */
+    TILE_VECTORS = 3,   /* channel vectors per forward / backward-data tile   */
+    TILE_PIXELS = 8,    /* pixels per forward / backward-data tile            */
     MAX_SLOTS = 8,      /* filter-gradient partial sums                        */
     MAX_CHANNELS = 128, /* measured only up to here (ResNet-18 width 16)       */
     MAX_OUT_PIXELS = 256,
@@ -269,8 +271,14 @@ static size_t base_row(const small_shape *s, size_t q)
 
 static size_t tap_rows(const small_shape *s, int t) { return (size_t)(t / s->K) * s->wp + t % s->K; }
 
-/* Pixels per tile for B channel vectors (R·B accumulators ≤ 24). */
-static int tile_pixels(int vectors) { return vectors == 4 ? 4 : vectors == 1 ? 12 : 8; }
+/* Channel vectors in the forward / backward-data tile that starts at vector
+ * v0: blocks of 3 (8 pixels × 3 vectors = 24 accumulators, each weight
+ * vector loaded once per 8 FMAs), a remainder of 4 split 2 + 2. */
+static int tile_vectors(int vectors, int v0)
+{
+    int left = vectors - v0;
+    return left == 4 ? 2 : left < TILE_VECTORS ? left : TILE_VECTORS;
+}
 
 /* ---- forward and backward-data tiles ---------------------------------------- */
 
@@ -292,8 +300,8 @@ typedef struct tile_args {
 static inline __attribute__((always_inline)) void forward_tile(const tile_args *a, int R, int B)
 {
     const small_shape *s = a->s;
-    size_t base[MAX_PIXELS_TILE];
-    __m512 acc[MAX_PIXELS_TILE][MAX_VECTORS];
+    size_t base[TILE_PIXELS];
+    __m512 acc[TILE_PIXELS][TILE_VECTORS];
     for (int r = 0; r < R; r++) {
         base[r] = base_row(s, a->q0 + (r < a->n_pix ? r : a->n_pix - 1)) * s->C;
         for (int b = 0; b < B; b++)
@@ -303,7 +311,7 @@ static inline __attribute__((always_inline)) void forward_tile(const tile_args *
         const float *x = a->xT + tap_rows(s, t) * s->C;
         const float *w = a->packed + (size_t)t * s->C * s->OC + (size_t)a->v0 * LANES;
         for (int c = 0; c < s->C; c++) {
-            __m512 wv[MAX_VECTORS];
+            __m512 wv[TILE_VECTORS];
             for (int b = 0; b < B; b++)
                 wv[b] = _mm512_loadu_ps(w + (size_t)c * s->OC + b * LANES);
             for (int r = 0; r < R; r++) {
@@ -323,8 +331,8 @@ static inline __attribute__((always_inline)) void forward_tile(const tile_args *
 static inline __attribute__((always_inline)) void data_tile(const tile_args *a, int R, int B)
 {
     const small_shape *s = a->s;
-    size_t base[MAX_PIXELS_TILE];
-    const float *grad[MAX_PIXELS_TILE];
+    size_t base[TILE_PIXELS];
+    const float *grad[TILE_PIXELS];
     for (int r = 0; r < R; r++) {
         size_t q = a->q0 + (r < a->n_pix ? r : a->n_pix - 1);
         base[r] = base_row(s, q);
@@ -332,12 +340,12 @@ static inline __attribute__((always_inline)) void data_tile(const tile_args *a, 
     }
     for (int t = 0; t < s->KK; t++) {
         const float *w = a->packed + (size_t)t * s->OC * s->C + (size_t)a->v0 * LANES;
-        __m512 acc[MAX_PIXELS_TILE][MAX_VECTORS];
+        __m512 acc[TILE_PIXELS][TILE_VECTORS];
         for (int r = 0; r < R; r++)
             for (int b = 0; b < B; b++)
                 acc[r][b] = _mm512_setzero_ps();
         for (int o = 0; o < s->OC; o++) {
-            __m512 wv[MAX_VECTORS];
+            __m512 wv[TILE_VECTORS];
             for (int b = 0; b < B; b++)
                 wv[b] = _mm512_loadu_ps(w + (size_t)o * s->C + b * LANES);
             for (int r = 0; r < R; r++) {
@@ -360,20 +368,18 @@ static inline __attribute__((always_inline)) void data_tile(const tile_args *a, 
 static void forward_tile_any(const tile_args *a, int B)
 {
     switch (B) {
-    case 1: forward_tile(a, 12, 1); break;
-    case 2: forward_tile(a, 8, 2); break;
-    case 3: forward_tile(a, 8, 3); break;
-    default: forward_tile(a, 4, 4); break;
+    case 1: forward_tile(a, TILE_PIXELS, 1); break;
+    case 2: forward_tile(a, TILE_PIXELS, 2); break;
+    default: forward_tile(a, TILE_PIXELS, 3); break;
     }
 }
 
 static void data_tile_any(const tile_args *a, int B)
 {
     switch (B) {
-    case 1: data_tile(a, 12, 1); break;
-    case 2: data_tile(a, 8, 2); break;
-    case 3: data_tile(a, 8, 3); break;
-    default: data_tile(a, 4, 4); break;
+    case 1: data_tile(a, TILE_PIXELS, 1); break;
+    case 2: data_tile(a, TILE_PIXELS, 2); break;
+    default: data_tile(a, TILE_PIXELS, 3); break;
     }
 }
 #else
@@ -420,12 +426,12 @@ static void data_tile_any(const tile_args *a, int B)
 /* Tiles of one sample in a fixed order: vector blocks, then pixel tiles. */
 static void run_tiles(tile_args a, int vectors, int backward)
 {
-    for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
-        int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS, R = tile_pixels(B);
-        for (size_t q0 = 0; q0 < a.s->P; q0 += (size_t)R) {
+    for (int v0 = 0, B; v0 < vectors; v0 += B) {
+        B = tile_vectors(vectors, v0);
+        for (size_t q0 = 0; q0 < a.s->P; q0 += TILE_PIXELS) {
             a.q0 = q0;
             a.v0 = v0;
-            a.n_pix = a.s->P - q0 < (size_t)R ? (int)(a.s->P - q0) : R;
+            a.n_pix = a.s->P - q0 < TILE_PIXELS ? (int)(a.s->P - q0) : TILE_PIXELS;
             if (backward)
                 data_tile_any(&a, B);
             else
