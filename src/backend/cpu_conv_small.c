@@ -102,31 +102,45 @@ static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
 static int slot_count(const fb_conv_geom *g) { return g->batch < MAX_SLOTS ? g->batch : MAX_SLOTS; }
 
-/* Shared: packed weights [KK·C·OC], slots [S, KK·C·OC]; per thread: xT and dT. */
+/* Shared: packed weights [KK·C·OC], slots [S, KK·C·OC]; per thread: `group`
+ * xT blocks, then `group` dT blocks. The filter gradient transposes `group`
+ * samples of a slot at once and runs each tile over all of them, so a
+ * slot's partial sums are read and written once per group, not per sample
+ * (on 4×4 maps they are larger than the sample); the fma chain is the same. */
 typedef struct small_layout {
     size_t packed_floats, slot_floats, padded_floats, grad_floats;
+    int group;
 } small_layout;
+
+enum { GROUP_FLOATS = 65536 }; /* 256 KB of transposed samples per thread */
 
 static small_layout layout_of(const fb_conv_geom *g)
 {
     small_shape s = shape_of(g);
     size_t weights = (size_t)s.KK * s.C * s.OC;
     small_layout l = {round16(weights), round16((size_t)slot_count(g) * weights),
-                      round16(s.padded_rows * s.C), round16(s.P * s.OC)};
+                      round16(s.padded_rows * s.C), round16(s.P * s.OC), 1};
+    size_t fit = GROUP_FLOATS / (l.padded_floats + l.grad_floats);
+    l.group = fit < 1 ? 1 : fit > MAX_SLOTS ? MAX_SLOTS : (int)fit;
     return l;
+}
+
+static size_t per_thread_floats(const small_layout *l)
+{
+    return (size_t)l->group * (l->padded_floats + l->grad_floats);
 }
 
 size_t fb_convsmall_workspace(const fb_conv_geom *g, int threads)
 {
     small_layout l = layout_of(g);
     return (l.packed_floats + l.slot_floats +
-            (size_t)threads * (l.padded_floats + l.grad_floats)) * sizeof(float);
+            (size_t)threads * per_thread_floats(&l)) * sizeof(float);
 }
 
 static int usable_threads(const small_layout *l, size_t workspace_bytes)
 {
     size_t floats = workspace_bytes / sizeof(float), shared = l->packed_floats + l->slot_floats;
-    size_t per_thread = l->padded_floats + l->grad_floats;
+    size_t per_thread = per_thread_floats(l);
     int threads = omp_get_max_threads();
     size_t room = floats > shared ? (floats - shared) / per_thread : 0;
     if ((size_t)threads > room)
@@ -137,7 +151,7 @@ static int usable_threads(const small_layout *l, size_t workspace_bytes)
 static float *thread_block(float *workspace, const small_layout *l)
 {
     return workspace + l->packed_floats + l->slot_floats +
-           (size_t)omp_get_thread_num() * (l->padded_floats + l->grad_floats);
+           (size_t)omp_get_thread_num() * per_thread_floats(l);
 }
 
 /* ---- data movement ---------------------------------------------------------- */
@@ -472,7 +486,7 @@ void fb_convsmall_forward(float *out, const float *in, const float *weight, cons
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
-        float *xT = thread_block(workspace, &l), *dT = xT + l.padded_floats;
+        float *xT = thread_block(workspace, &l), *dT = xT + (size_t)l.group * l.padded_floats;
         to_padded_rows(xT, in + (size_t)n * s.C * s.h * s.w, &s);
         tile_args a = {&s, packed, xT, dT, NULL, 0, 0, 0};
         run_tiles(a, s.OC / LANES, 0);
@@ -490,7 +504,7 @@ void fb_convsmall_backward_data(float *din, const float *dout, const float *weig
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
-        float *dinT = thread_block(workspace, &l), *dT = dinT + l.padded_floats;
+        float *dinT = thread_block(workspace, &l), *dT = dinT + (size_t)l.group * l.padded_floats;
         memset(dinT, 0, s.padded_rows * s.C * sizeof(float));
         to_pixel_major(dT, dout + (size_t)n * s.OC * s.P, s.P, s.OC);
         tile_args a = {&s, packed, NULL, dT, dinT, 0, 0, 0};
@@ -506,8 +520,9 @@ void fb_convsmall_backward_data(float *din, const float *dout, const float *weig
 typedef struct filter_args {
     const small_shape *s;
     float *partial;
-    const float *xT, *dT;
-    int t, c0, v0;
+    const float *xT, *dT; /* `samples` blocks each, x_stride / d_stride floats apart */
+    size_t x_stride, d_stride;
+    int samples, t, c0, v0;
 } filter_args;
 
 #ifdef __AVX512F__
@@ -519,21 +534,24 @@ static inline __attribute__((always_inline)) void filter_tile(const filter_args 
     for (int j = 0; j < J; j++)
         for (int b = 0; b < B; b++)
             acc[j][b] = _mm512_loadu_ps(sum + (size_t)j * s->OC + b * LANES);
-    const float *x0 = a->xT + tap_rows(s, a->t) * s->C + a->c0;
-    const float *grad = a->dT + (size_t)a->v0 * LANES;
-    for (int oy = 0; oy < s->oh; oy++)
-        for (int ox = 0; ox < s->ow; ox++) {
-            const float *x = x0 + ((size_t)oy * s->stride * s->wp + (size_t)ox * s->stride) * s->C;
-            __m512 d[MAX_VECTORS];
-            for (int b = 0; b < B; b++)
-                d[b] = _mm512_loadu_ps(grad + b * LANES);
-            for (int j = 0; j < J; j++) {
-                __m512 xb = _mm512_set1_ps(x[j]);
+    for (int i = 0; i < a->samples; i++) {
+        const float *x0 = a->xT + i * a->x_stride + tap_rows(s, a->t) * s->C + a->c0;
+        const float *grad = a->dT + i * a->d_stride + (size_t)a->v0 * LANES;
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                const float *x =
+                    x0 + ((size_t)oy * s->stride * s->wp + (size_t)ox * s->stride) * s->C;
+                __m512 d[MAX_VECTORS];
                 for (int b = 0; b < B; b++)
-                    acc[j][b] = _mm512_fmadd_ps(xb, d[b], acc[j][b]);
+                    d[b] = _mm512_loadu_ps(grad + b * LANES);
+                for (int j = 0; j < J; j++) {
+                    __m512 xb = _mm512_set1_ps(x[j]);
+                    for (int b = 0; b < B; b++)
+                        acc[j][b] = _mm512_fmadd_ps(xb, d[b], acc[j][b]);
+                }
+                grad += s->OC;
             }
-            grad += s->OC;
-        }
+    }
     for (int j = 0; j < J; j++)
         for (int b = 0; b < B; b++)
             _mm512_storeu_ps(sum + (size_t)j * s->OC + b * LANES, acc[j][b]);
@@ -560,9 +578,12 @@ static int filter_tile_any(const filter_args *a, int B)
             int o = a->v0 * LANES + k;
             float *sum = a->partial + ((size_t)a->t * s->C + a->c0 + j) * s->OC + o;
             float acc = *sum;
-            for (size_t q = 0; q < s->P; q++)
-                acc = fmaf(a->xT[(base_row(s, q) + tap_rows(s, a->t)) * s->C + a->c0 + j],
-                           a->dT[q * s->OC + o], acc);
+            for (int i = 0; i < a->samples; i++) {
+                const float *xT = a->xT + i * a->x_stride, *dT = a->dT + i * a->d_stride;
+                for (size_t q = 0; q < s->P; q++)
+                    acc = fmaf(xT[(base_row(s, q) + tap_rows(s, a->t)) * s->C + a->c0 + j],
+                               dT[q * s->OC + o], acc);
+            }
             *sum = acc;
         }
     return J;
@@ -581,17 +602,22 @@ void fb_convsmall_backward_filter(float *dweight, const float *dout, const float
 
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
     for (int slot = 0; slot < slots; slot++) {
-        float *xT = thread_block(workspace, &l), *dT = xT + l.padded_floats;
+        float *xT = thread_block(workspace, &l), *dT = xT + (size_t)l.group * l.padded_floats;
         float *partial = slot_area + (size_t)slot * weights;
         memset(partial, 0, weights * sizeof(float));
-        for (int n = slot; n < g->batch; n += slots) {
-            to_padded_rows(xT, in + (size_t)n * s.C * s.h * s.w, &s);
-            to_pixel_major(dT, dout + (size_t)n * s.OC * s.P, s.P, s.OC);
+        for (int first = slot; first < g->batch; first += slots * l.group) {
+            int samples = 0; /* the slot's samples first, first + slots, ... (at most `group`) */
+            for (int n = first; n < g->batch && samples < l.group; n += slots, samples++) {
+                to_padded_rows(xT + samples * l.padded_floats, in + (size_t)n * s.C * s.h * s.w, &s);
+                to_pixel_major(dT + samples * l.grad_floats, dout + (size_t)n * s.OC * s.P, s.P,
+                               s.OC);
+            }
             for (int t = 0; t < s.KK; t++)
                 for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
                     int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS;
                     for (int c0 = 0; c0 < s.C;) {
-                        filter_args a = {&s, partial, xT, dT, t, c0, v0};
+                        filter_args a = {&s,        partial, xT, dT, l.padded_floats, l.grad_floats,
+                                         samples,   t,       c0, v0};
                         c0 += filter_tile_any(&a, B);
                     }
                 }
