@@ -28,7 +28,8 @@
  *   so each din element is a fixed sequence of adds: tiles in pixel order,
  *   taps in order within a tile. dinT is then transposed into din[n].
  * Backward filter  dw[o,c,t] = Σ_n Σ_q xT[row(q,t), c] · dT[q, o]
- *   tile: J input channels × B vectors of output channels at one tap; the
+ *   tile: J input channels × B vectors of output channels at one tap (8 × 1-3,
+ *   or 6, 6, 4 per 16 channels × 4: ≤ 24 accumulators); the
  *   sum is one fma chain over (n, q) for the samples n of a slot (n mod S,
  *   S = min(8, N), fixed by the batch), continued from the slot's memory;
  *   the slots are added in order at the end, as in cpu_conv3x3.c.
@@ -557,22 +558,33 @@ static inline __attribute__((always_inline)) void filter_tile(const filter_args 
             _mm512_storeu_ps(sum + (size_t)j * s->OC + b * LANES, acc[j][b]);
 }
 
-/* Returns the channels it covered (J). */
+/* Input channels per filter tile: 8, or with 4 vectors 6 + 6 + 4 per 16
+ * channels (≤ 24 accumulators). */
+static int filter_channels(int B, int c0) { return B < 4 ? 8 : c0 % 16 == 12 ? 4 : 6; }
+
+/* Returns the channels it covered. */
 static int filter_tile_any(const filter_args *a, int B)
 {
     switch (B) {
     case 1: filter_tile(a, 8, 1); return 8;
     case 2: filter_tile(a, 8, 2); return 8;
     case 3: filter_tile(a, 8, 3); return 8;
-    default: filter_tile(a, 4, 4); return 4;
+    default:
+        if (filter_channels(B, a->c0) == 6)
+            filter_tile(a, 6, 4);
+        else
+            filter_tile(a, 4, 4);
+        return filter_channels(B, a->c0);
     }
 }
 #else
+static int filter_channels(int B, int c0) { return B < 4 ? 8 : c0 % 16 == 12 ? 4 : 6; }
+
 /* Portable twin of the AVX-512 tile: the same fmaf chain per element. */
 static int filter_tile_any(const filter_args *a, int B)
 {
     const small_shape *s = a->s;
-    int J = B == 4 ? 4 : 8;
+    int J = filter_channels(B, a->c0);
     for (int j = 0; j < J; j++)
         for (int k = 0; k < B * LANES; k++) {
             int o = a->v0 * LANES + k;
