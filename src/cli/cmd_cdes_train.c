@@ -47,8 +47,9 @@ typedef struct options {
 } options;
 
 typedef struct text_buffer {
-    char *text;
+    char *text;      /* NULL after an allocation failure (and stays NULL) */
     size_t used, size;
+    int failed;
 } text_buffer;
 
 static void usage(FILE *out)
@@ -65,11 +66,18 @@ static void usage(FILE *out)
 static void append(text_buffer *b, const char *line)
 {
     size_t n = strlen(line);
+    if (b->failed)
+        return;
     if (b->used + n + 1 > b->size) {
         size_t size = (b->size + n + 1) * 2;
         char *grown = realloc(b->text, size);
-        if (!grown)
-            return; /* the caller checks b->text before writing */
+        if (!grown) { /* the caller sees text == NULL and reports it */
+            free(b->text);
+            b->text = NULL;
+            b->used = b->size = 0;
+            b->failed = 1;
+            return;
+        }
         b->text = grown;
         b->size = size;
     }
