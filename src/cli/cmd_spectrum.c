@@ -33,7 +33,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias spectrum (--data DIR [--dataset cifar10] [--split train|test] | --input FILE|DIR)\n"
                  "                         --out DIR [--per-class] [--kde] [--ckpt FILE [--n 1000]]\n"
-                 "                         [--convention freqbias|centered] [--threads T]\n");
+                 "                         [--convention freqbias|centered] [--threads T] [--backend cpu|cpu-ref|cuda]\n");
 }
 
 #define CHUNK 2048
@@ -209,10 +209,10 @@ int cmd_spectrum(int argc, char **argv)
         {"out", required_argument, 0, 'o'},    {"per-class", no_argument, 0, 'p'},
         {"kde", no_argument, 0, 'k'},          {"ckpt", required_argument, 0, 'c'},
         {"n", required_argument, 0, 'n'},      {"convention", required_argument, 0, 'v'},
-        {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 't'}, {"backend", required_argument, 0, 'B'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *data_dir = NULL, *kind = "cifar10", *split_name = "test", *input = NULL, *out = NULL;
-    const char *ckpt = NULL, *convention_name = "freqbias";
+    const char *ckpt = NULL, *convention_name = "freqbias", *backend_name = "cpu";
     int per_class = 0, kde = 0, n_grad = 1000, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -228,6 +228,7 @@ int cmd_spectrum(int argc, char **argv)
         case 'n': n_grad = atoi(optarg); break;
         case 'v': convention_name = optarg; break;
         case 't': fb_set_threads(atoi(optarg)); break;
+        case 'B': backend_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -239,6 +240,9 @@ int cmd_spectrum(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    const fb_backend *backend = fb_backend_by_name(backend_name);
+    if (!backend)
+        return cli_fail("spectrum", FB_ERR_USAGE);
     fb_dataset data = {0};
     float *magnitude = NULL, *profiles = NULL, *mean = NULL, *std = NULL, *grad_mean = NULL, *grad_std = NULL;
     float *class_mean = NULL;
@@ -301,7 +305,7 @@ int cmd_spectrum(int argc, char **argv)
         }
     }
     if (status == FB_OK && ckpt) {
-        status = cli_model_for(&model, ckpt, &data, 128, &fb_backend_cpu, 1);
+        status = cli_model_for(&model, ckpt, &data, 128, backend, 1);
         grad_mean = malloc((size_t)bands * sizeof(float));
         grad_std = malloc((size_t)bands * sizeof(float));
         if (status == FB_OK)
