@@ -53,34 +53,6 @@ static const char *in_out(const char *name)
     return p;
 }
 
-static char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc(*size + 1);
-    if (fread(data, 1, *size, f) != *size) {
-        free(data);
-        fclose(f);
-        return NULL;
-    }
-    data[*size] = '\0';
-    fclose(f);
-    return data;
-}
-
-static void show_log(const char *log)
-{
-    size_t size;
-    char *text = read_all(log, &size);
-    if (text)
-        fprintf(stderr, "---- %s ----\n%s\n----\n", log, text);
-    free(text);
-}
-
 static long file_size(const char *path)
 {
     struct stat st;
@@ -90,7 +62,7 @@ static long file_size(const char *path)
 static void expect_png(const char *name)
 {
     size_t size = 0;
-    char *data = read_all(in_out(name), &size);
+    char *data = read_file(in_out(name), &size);
     if (!data)
         fprintf(stderr, "missing figure %s\n", name);
     assert_non_null(data);
@@ -102,7 +74,7 @@ static void expect_png(const char *name)
 static void expect_csv(const char *name, int rows, int columns)
 {
     size_t size = 0;
-    char *text = read_all(in_out(name), &size);
+    char *text = read_file(in_out(name), &size);
     if (!text)
         fprintf(stderr, "missing table %s\n", name);
     assert_non_null(text);
@@ -138,7 +110,7 @@ static void expect_npy(const char *name, int ndim, const int64_t *shape)
 static fb_json *read_json(const char *path)
 {
     size_t size = 0;
-    char *text = read_all(path, &size);
+    char *text = read_file(path, &size);
     assert_non_null(text);
     fb_json *root = NULL;
     char error[256] = "";
@@ -190,7 +162,7 @@ static void test_tiny_report(void **state)
     snprintf(log, sizeof log, "%s/report1.log", work_dir);
     int code = run_tiny(log);
     if (code != 0)
-        show_log(log);
+        print_log(log);
     assert_int_equal(code, 0);
     /* data subsets */
     assert_int_equal(file_size(in_out("data/train.bin")), 256L * RECORD);
@@ -247,7 +219,7 @@ static void test_tiny_report(void **state)
     }
     /* the documents */
     size_t size;
-    char *md = read_all(in_out("report.md"), &size);
+    char *md = read_file(in_out("report.md"), &size);
     assert_non_null(md);
     assert_non_null(strstr(md, "## Summary"));
     assert_non_null(strstr(md, "NOT the official CIFAR-10"));
@@ -255,14 +227,14 @@ static void test_tiny_report(void **state)
     assert_non_null(strstr(md, "| f_scr (paper) | 79.0 | 68.2 | 42.4 | 30.4 | 30.9 |"));
     assert_null(strstr(md, "figure missing"));
     free(md);
-    char *html = read_all(in_out("report.html"), &size);
+    char *html = read_file(in_out("report.html"), &size);
     assert_non_null(html);
     assert_non_null(strstr(html, "<img alt="));
     assert_non_null(strstr(html, "src=\"data:image/png;base64,iVBORw0KGgo")); /* the PNG signature in base64 */
     assert_null(strstr(html, "src=\"figures/")); /* self-contained: no linked images */
     assert_non_null(strstr(html, "</html>"));
     free(html);
-    char *summary = read_all(in_out("summary.txt"), &size);
+    char *summary = read_file(in_out("summary.txt"), &size);
     assert_non_null(summary);
     int lines = 0;
     for (char *line = summary; *line; lines++) {
@@ -294,7 +266,7 @@ static void test_resume(void **state)
     /* 1. nothing changed: every stage is skipped */
     int code = run_tiny(log);
     if (code != 0)
-        show_log(log);
+        print_log(log);
     assert_int_equal(code, 0);
     expect_actions("skipped", NULL, NULL);
     /* 2. a removed output reruns exactly its stage (the sweep is deterministic,
@@ -307,7 +279,7 @@ static void test_resume(void **state)
     /* 3. a training stage whose record still says "running" (the report was
      *    killed during it) continues with train --resume, to the same bytes */
     size_t size;
-    char *record = read_all(in_out("stages/hars-train.json"), &size);
+    char *record = read_file(in_out("stages/hars-train.json"), &size);
     char *status = strstr(record, "\"status\": \"done\""); /* 16 characters */
     assert_non_null(status);
     FILE *f = fopen(in_out("stages/hars-train.json"), "wb");
@@ -323,7 +295,7 @@ static void test_resume(void **state)
     free(record);
     code = run_tiny(log);
     if (code != 0)
-        show_log(log);
+        print_log(log);
     assert_int_equal(code, 0);
     expect_actions("skipped", "hars-train", "resumed");
     /* 4. a failing stage: exit code 2 (input/output), the report is still
@@ -346,7 +318,7 @@ static void test_resume(void **state)
         assert_string_equal(actions[i], want);
     }
     assert_true(failed > 0);
-    char *md = read_all(in_out("report.md"), &size);
+    char *md = read_file(in_out("report.md"), &size);
     assert_non_null(strstr(md, "INCOMPLETE: stage `scr-kernels` failed"));
     assert_non_null(strstr(md, "CDES (E3): NOT MEASURED"));
     free(md);
@@ -364,7 +336,7 @@ static void test_errors(void **state)
     assert_int_equal(run_freqbias(log, "report", "--data", missing, "--preset", "tiny", "--out", out_dir,
                                   (const char *)NULL), 2);
     size_t size;
-    char *text = read_all(log, &size);
+    char *text = read_file(log, &size);
     assert_non_null(strstr(text, "fetch-data.sh"));
     free(text);
 }
@@ -381,7 +353,7 @@ static int setup(void **state)
     char path[1400];
     snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
     size_t size;
-    char *records = read_all(path, &size);
+    char *records = read_file(path, &size);
     if (!records || size != 512L * RECORD) {
         fprintf(stderr, "setup: %s missing or not 512 records\n", path);
         free(records);

@@ -2,6 +2,7 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +158,41 @@ fb_status cli_write_nhwc_npy(const char *path, const uint8_t *pixels, int count,
     fb_status status = fb_npy_write(path, FB_NPY_U8, 4, shape, nhwc);
     free(nhwc);
     return status;
+}
+
+void cli_text_add(cli_text *text, const char *format, ...)
+{
+    if (text->failed)
+        return;
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        size_t room = text->capacity - text->used;
+        int n = text->data ? vsnprintf(text->data + text->used, room, format, args) : 0;
+        va_end(args);
+        if (n < 0) {
+            text->failed = 1;
+            return;
+        }
+        if (text->data && (size_t)n < room) {
+            text->used += (size_t)n;
+            return;
+        }
+        size_t capacity = text->capacity ? text->capacity * 2 : 4096;
+        while (capacity < text->used + (size_t)n + 1)
+            capacity *= 2;
+        char *grown = realloc(text->data, capacity);
+        if (!grown) {
+            text->failed = 1;
+            return;
+        }
+        text->data = grown;
+        text->capacity = capacity;
+    }
+}
+
+void cli_text_free(cli_text *text)
+{
+    free(text->data);
+    memset(text, 0, sizeof *text);
 }

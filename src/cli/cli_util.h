@@ -34,6 +34,18 @@ fb_status cli_model_for(struct fb_model **model, const char *ckpt, const fb_data
 fb_status cli_write_nhwc_npy(const char *path, const uint8_t *pixels, int count, int channels,
                              int height, int width);
 
+/* A growing string for files built piece by piece (reports, records,
+ * CSV, run.json). On an allocation failure it stops growing and sets
+ * failed, so the caller reports it instead of writing a truncated file. */
+typedef struct cli_text {
+    char *data;
+    size_t used, capacity;
+    int failed;
+} cli_text;
+
+void cli_text_add(cli_text *text, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void cli_text_free(cli_text *text);
+
 /* mkdir -p */
 fb_status cli_make_dirs(const char *path);
 

@@ -44,13 +44,8 @@ typedef struct options {
     double rho;
     unsigned long long seed;
     fb_cdes_schedule schedule;
+    char train_sha[65]; /* of the training split, for checkpoints and run.json */
 } options;
-
-typedef struct text_buffer {
-    char *text;      /* NULL after an allocation failure (and stays NULL) */
-    size_t used, size;
-    int failed;
-} text_buffer;
 
 static void usage(FILE *out)
 {
@@ -61,28 +56,6 @@ static void usage(FILE *out)
             "         [--subset N] [--threads T] [--backend cpu|cpu-ref]\n"
             "  SCR: one kernel set per class (its train + test images); WCR: one set for all.\n"
             "  --subset N trains each set on its first N images only.\n");
-}
-
-static void append(text_buffer *b, const char *line)
-{
-    size_t n = strlen(line);
-    if (b->failed)
-        return;
-    if (b->used + n + 1 > b->size) {
-        size_t size = (b->size + n + 1) * 2;
-        char *grown = realloc(b->text, size);
-        if (!grown) { /* the caller sees text == NULL and reports it */
-            free(b->text);
-            b->text = NULL;
-            b->used = b->size = 0;
-            b->failed = 1;
-            return;
-        }
-        b->text = grown;
-        b->size = size;
-    }
-    memcpy(b->text + b->used, line, n + 1);
-    b->used += n;
 }
 
 /* Mean densities of the kernel outputs and of the originals on the first
@@ -165,10 +138,10 @@ static fb_status set_figures(fb_cdes_trainer *trainer, fb_cdes_loss *loss, const
 /* Trains one kernel set from a fresh initialisation and writes its files. */
 static fb_status train_set(fb_model *model, fb_cdes_loss *loss, const fb_dataset *train,
                            const fb_dataset *test, const options *o, int class_index, const float *target,
-                           text_buffer *csv, text_buffer *json)
+                           cli_text *csv, cli_text *json)
 {
     uint64_t set_key = o->mode == CDES_SCR ? (uint64_t)class_index : CDES_WCR_SET;
-    char set_name[32], path[1100], line[512], data_sha[65];
+    char set_name[32], path[1100];
     if (o->mode == CDES_SCR)
         snprintf(set_name, sizeof set_name, "scr_class%d", class_index);
     else
@@ -176,7 +149,6 @@ static fb_status train_set(fb_model *model, fb_cdes_loss *loss, const fb_dataset
     float *images = NULL;
     int n = 0;
     FB_TRY(cdes_gather_set(&images, &n, train, test, o->mode, class_index, o->subset));
-    fb_dataset_sha256(train, data_sha);
     fb_cdes_trainer *trainer = NULL;
     fb_status status = fb_cdes_trainer_create(&trainer, model, o->schedule.batch);
     /* a fresh set of kernels per set: the initialisation seed names the set */
@@ -191,18 +163,17 @@ static fb_status train_set(fb_model *model, fb_cdes_loss *loss, const fb_dataset
         if (status != FB_OK)
             break;
         cli_progress_update(&progress, epoch + 1, o->schedule.epochs, (long)(epoch + 1) * n);
-        snprintf(line, sizeof line, "%s,%s,%d,%.6g,%.8f,%.8f,%.8f,%.3f\n", cdes_mode_name(o->mode), set_name,
-                 epoch, fb_cdes_lr(&o->schedule, epoch), losses.spectral, losses.image,
-                 losses.spectral + losses.image, cli_now() - start);
-        append(csv, line);
-        if (!csv->text) {
+        cli_text_add(csv, "%s,%s,%d,%.6g,%.8f,%.8f,%.8f,%.3f\n", cdes_mode_name(o->mode), set_name, epoch,
+                     fb_cdes_lr(&o->schedule, epoch), losses.spectral, losses.image,
+                     losses.spectral + losses.image, cli_now() - start);
+        if (csv->failed) {
             status = fb_error(FB_ERR_NOMEM, "loss.csv: out of memory");
             break;
         }
         snprintf(path, sizeof path, "%s/loss.csv", o->out);
-        status = cli_write_text(path, csv->text);
+        status = cli_write_text(path, csv->data);
         fb_checkpoint_info info = { epoch, o->seed, "" };
-        memcpy(info.data_sha256, data_sha, sizeof data_sha);
+        memcpy(info.data_sha256, o->train_sha, sizeof o->train_sha);
         if (status == FB_OK && (epoch % CHECKPOINT_EVERY == 0 || epoch + 1 == o->schedule.epochs)) {
             cdes_checkpoint_path(path, sizeof path, o->out, o->mode, class_index, epoch);
             status = fb_checkpoint_save(model, path, &info);
@@ -225,50 +196,44 @@ static fb_status train_set(fb_model *model, fb_cdes_loss *loss, const fb_dataset
                "%.1f s (%.0f img/s)\n",
                set_name, n, o->schedule.epochs, losses.spectral, losses.image, error, seconds,
                seconds > 0 ? (double)n * o->schedule.epochs / seconds : 0.0);
-        snprintf(line, sizeof line,
-                 "%s    {\"set\": \"%s\", \"images\": %d, \"spectral_loss\": %.8f, \"image_loss\": %.8f, "
-                 "\"density_mse\": %.8f, \"seconds\": %.3f}",
-                 json->used ? ",\n" : "", set_name, n, losses.spectral, losses.image, error, seconds);
-        append(json, line);
+        cli_text_add(json,
+                     "%s    {\"set\": \"%s\", \"images\": %d, \"spectral_loss\": %.8f, \"image_loss\": %.8f, "
+                     "\"density_mse\": %.8f, \"seconds\": %.3f}",
+                     json->used ? ",\n" : "", set_name, n, losses.spectral, losses.image, error, seconds);
     }
     fb_cdes_trainer_free(trainer);
     free(images);
     return status;
 }
 
-static fb_status write_run_json(const options *o, int argc, char **argv, const fb_dataset *train,
-                                const text_buffer *sets, double seconds)
+static fb_status write_run_json(const options *o, int argc, char **argv, const cli_text *sets, double seconds)
 {
-    text_buffer b = { 0 };
-    char line[2048], escaped[1200], sha[65];
-    append(&b, "{\n  \"command\": [");
+    cli_text b = { 0 };
+    char escaped[1200];
+    cli_text_add(&b, "{\n  \"command\": [");
     for (int i = 0; i < argc; i++) {
         fb_json_escape(argv[i], escaped, sizeof escaped);
-        snprintf(line, sizeof line, "%s%s", i ? ", " : "", escaped);
-        append(&b, line);
+        cli_text_add(&b, "%s%s", i ? ", " : "", escaped);
     }
     fb_json_escape(fb_runtime_note(), escaped, sizeof escaped);
-    fb_dataset_sha256(train, sha);
-    snprintf(line, sizeof line,
-             "],\n  \"freqbias\": \"%s\",\n  \"profile\": \"%s\",\n  \"blas\": %s,\n  \"threads\": %d,\n"
-             "  \"backend\": \"%s\",\n  \"mode\": \"%s\",\n  \"seed\": %llu,\n  \"train_sha256\": \"%s\",\n",
-             FB_VERSION, FB_PROFILE, escaped, fb_get_threads(), o->backend, cdes_mode_name(o->mode), o->seed,
-             sha);
-    append(&b, line);
-    snprintf(line, sizeof line,
-             "  \"filters\": %d,\n  \"kernel\": %d,\n  \"rho\": %g,\n  \"epochs\": %d,\n  \"batch\": %d,\n"
-             "  \"lr\": %g,\n  \"momentum\": %g,\n  \"weight_decay\": %g,\n  \"step_lr\": %d,\n  \"gamma\": %g,\n"
-             "  \"subset\": %d,\n  \"seconds\": %.3f,\n  \"sets\": [\n",
-             o->filters, o->kernel, o->rho, o->schedule.epochs, o->schedule.batch, o->schedule.lr,
-             o->schedule.momentum, o->schedule.weight_decay, o->schedule.step_lr, o->schedule.gamma, o->subset,
-             seconds);
-    append(&b, line);
-    append(&b, sets->text ? sets->text : "");
-    append(&b, "\n  ]\n}\n");
+    cli_text_add(&b,
+                 "],\n  \"freqbias\": \"%s\",\n  \"profile\": \"%s\",\n  \"blas\": %s,\n  \"threads\": %d,\n"
+                 "  \"backend\": \"%s\",\n  \"mode\": \"%s\",\n  \"seed\": %llu,\n  \"train_sha256\": \"%s\",\n",
+                 FB_VERSION, FB_PROFILE, escaped, fb_get_threads(), o->backend, cdes_mode_name(o->mode), o->seed,
+                 o->train_sha);
+    cli_text_add(&b,
+                 "  \"filters\": %d,\n  \"kernel\": %d,\n  \"rho\": %g,\n  \"epochs\": %d,\n  \"batch\": %d,\n"
+                 "  \"lr\": %g,\n  \"momentum\": %g,\n  \"weight_decay\": %g,\n  \"step_lr\": %d,\n  \"gamma\": %g,\n"
+                 "  \"subset\": %d,\n  \"seconds\": %.3f,\n  \"sets\": [\n",
+                 o->filters, o->kernel, o->rho, o->schedule.epochs, o->schedule.batch, o->schedule.lr,
+                 o->schedule.momentum, o->schedule.weight_decay, o->schedule.step_lr, o->schedule.gamma, o->subset,
+                 seconds);
+    cli_text_add(&b, "%s\n  ]\n}\n", sets->data ? sets->data : "");
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", o->out);
-    fb_status status = b.text ? cli_write_text(path, b.text) : fb_error(FB_ERR_NOMEM, "run.json: out of memory");
-    free(b.text);
+    fb_status status = b.data && !b.failed && !sets->failed ? cli_write_text(path, b.data)
+                                                            : fb_error(FB_ERR_NOMEM, "run.json: out of memory");
+    cli_text_free(&b);
     return status;
 }
 
@@ -347,14 +312,16 @@ int cmd_cdes_train(int argc, char **argv)
     fb_dataset train = { 0 }, test = { 0 };
     fb_model *model = NULL;
     fb_cdes_loss *loss = NULL;
-    text_buffer csv = { 0 }, sets = { 0 };
+    cli_text csv = { 0 }, sets = { 0 };
     float target[FB_CDES_BANDS];
     fb_cdes_target(target, o.rho);
-    append(&csv, "mode,set,epoch,lr,spectral_loss,image_loss,total_loss,seconds\n");
+    cli_text_add(&csv, "mode,set,epoch,lr,spectral_loss,image_loss,total_loss,seconds\n");
     double start = cli_now();
     fb_status status = cli_make_dirs(o.out);
     if (status == FB_OK)
         status = cdes_load_splits(o.data, o.dataset, &train, &test);
+    if (status == FB_OK)
+        fb_dataset_sha256(&train, o.train_sha);
     if (status == FB_OK)
         status = cdes_model_create(&model, o.filters, o.kernel, o.schedule.batch, o.backend);
     if (status == FB_OK)
@@ -363,7 +330,7 @@ int cmd_cdes_train(int argc, char **argv)
     for (int c = 0; status == FB_OK && c < sets_to_train; c++)
         status = train_set(model, loss, &train, &test, &o, c, target, &csv, &sets);
     if (status == FB_OK)
-        status = write_run_json(&o, argc, argv, &train, &sets, cli_now() - start);
+        status = write_run_json(&o, argc, argv, &sets, cli_now() - start);
     if (status == FB_OK)
         printf("wrote %s kernels, loss.csv, density_*.png, samples_*.png and run.json to %s (%.1f s)\n",
                cdes_mode_name(o.mode), o.out, cli_now() - start);
@@ -372,7 +339,7 @@ int cmd_cdes_train(int argc, char **argv)
     fb_model_free(model);
     fb_dataset_free(&train);
     fb_dataset_free(&test);
-    free(csv.text);
-    free(sets.text);
+    cli_text_free(&csv);
+    cli_text_free(&sets);
     return code;
 }

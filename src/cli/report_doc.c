@@ -14,43 +14,6 @@
 
 #include "cli_util.h"
 
-void doc_text_add(doc_text *text, const char *format, ...)
-{
-    if (text->failed)
-        return;
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        size_t room = text->capacity - text->used;
-        int n = text->data ? vsnprintf(text->data + text->used, room, format, args) : 0;
-        va_end(args);
-        if (n < 0) {
-            text->failed = 1;
-            return;
-        }
-        if (text->data && (size_t)n < room) {
-            text->used += (size_t)n;
-            return;
-        }
-        size_t capacity = text->capacity ? text->capacity * 2 : 65536;
-        while (capacity < text->used + (size_t)n + 1)
-            capacity *= 2;
-        char *grown = realloc(text->data, capacity);
-        if (!grown) {
-            text->failed = 1;
-            return;
-        }
-        text->data = grown;
-        text->capacity = capacity;
-    }
-}
-
-void doc_text_free(doc_text *text)
-{
-    free(text->data);
-    memset(text, 0, sizeof *text);
-}
-
 size_t doc_base64(const unsigned char *bytes, size_t size, char *out)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -71,54 +34,54 @@ size_t doc_base64(const unsigned char *bytes, size_t size, char *out)
 }
 
 /* HTML with the inline marks `code`, **bold** and *italic* turned into tags. */
-static void add_inline_html(doc_text *html, const char *text)
+static void add_inline_html(cli_text *html, const char *text)
 {
     int code = 0, bold = 0, italic = 0;
     for (const char *p = text; *p; p++) {
         if (*p == '`') {
-            doc_text_add(html, code ? "</code>" : "<code>");
+            cli_text_add(html, code ? "</code>" : "<code>");
             code = !code;
         } else if (!code && p[0] == '*' && p[1] == '*') {
-            doc_text_add(html, bold ? "</b>" : "<b>");
+            cli_text_add(html, bold ? "</b>" : "<b>");
             bold = !bold;
             p++;
         } else if (!code && *p == '*') {
-            doc_text_add(html, italic ? "</i>" : "<i>");
+            cli_text_add(html, italic ? "</i>" : "<i>");
             italic = !italic;
         } else if (*p == '<') {
-            doc_text_add(html, "&lt;");
+            cli_text_add(html, "&lt;");
         } else if (*p == '>') {
-            doc_text_add(html, "&gt;");
+            cli_text_add(html, "&gt;");
         } else if (*p == '&') {
-            doc_text_add(html, "&amp;");
+            cli_text_add(html, "&amp;");
         } else if (*p == '"') {
-            doc_text_add(html, "&quot;");
+            cli_text_add(html, "&quot;");
         } else {
-            doc_text_add(html, "%c", *p);
+            cli_text_add(html, "%c", *p);
         }
     }
     if (code)
-        doc_text_add(html, "</code>");
+        cli_text_add(html, "</code>");
     if (bold)
-        doc_text_add(html, "</b>");
+        cli_text_add(html, "</b>");
     if (italic)
-        doc_text_add(html, "</i>");
+        cli_text_add(html, "</i>");
 }
 
-static void add_escaped_html(doc_text *html, const char *text)
+static void add_escaped_html(cli_text *html, const char *text)
 {
     for (const char *p = text; *p; p++)
-        doc_text_add(html, "%s", *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : (char[2]){*p, 0});
+        cli_text_add(html, "%s", *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : (char[2]){*p, 0});
 }
 
 void doc_init(report_doc *doc, const char *base_dir, const char *title)
 {
     memset(doc, 0, sizeof *doc);
     snprintf(doc->base_dir, sizeof doc->base_dir, "%s", base_dir);
-    doc_text_add(&doc->html,
+    cli_text_add(&doc->html,
                  "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
     add_escaped_html(&doc->html, title);
-    doc_text_add(&doc->html,
+    cli_text_add(&doc->html,
                  "</title>\n<style>\n"
                  "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}\n"
                  "table{border-collapse:collapse;margin:0.8em 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\n"
@@ -136,10 +99,10 @@ void doc_heading(report_doc *doc, int level, const char *format, ...)
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    doc_text_add(&doc->md, "%.*s %s\n\n", level, "######", text);
-    doc_text_add(&doc->html, "<h%d>", level);
+    cli_text_add(&doc->md, "%.*s %s\n\n", level, "######", text);
+    cli_text_add(&doc->html, "<h%d>", level);
     add_inline_html(&doc->html, text);
-    doc_text_add(&doc->html, "</h%d>\n", level);
+    cli_text_add(&doc->html, "</h%d>\n", level);
 }
 
 void doc_paragraph(report_doc *doc, const char *format, ...)
@@ -149,24 +112,24 @@ void doc_paragraph(report_doc *doc, const char *format, ...)
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    doc_text_add(&doc->md, "%s\n\n", text);
-    doc_text_add(&doc->html, "<p>");
+    cli_text_add(&doc->md, "%s\n\n", text);
+    cli_text_add(&doc->html, "<p>");
     add_inline_html(&doc->html, text);
-    doc_text_add(&doc->html, "</p>\n");
+    cli_text_add(&doc->html, "</p>\n");
 }
 
 void doc_code(report_doc *doc, const char *text)
 {
-    doc_text_add(&doc->md, "```\n%s\n```\n\n", text);
-    doc_text_add(&doc->html, "<pre>");
+    cli_text_add(&doc->md, "```\n%s\n```\n\n", text);
+    cli_text_add(&doc->html, "<pre>");
     add_escaped_html(&doc->html, text);
-    doc_text_add(&doc->html, "</pre>\n");
+    cli_text_add(&doc->html, "</pre>\n");
 }
 
 void doc_list_begin(report_doc *doc, int ordered)
 {
     doc->in_list = ordered ? 2 : 1;
-    doc_text_add(&doc->html, ordered ? "<ol>\n" : "<ul>\n");
+    cli_text_add(&doc->html, ordered ? "<ol>\n" : "<ul>\n");
 }
 
 void doc_list_item(report_doc *doc, const char *format, ...)
@@ -176,64 +139,64 @@ void doc_list_item(report_doc *doc, const char *format, ...)
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    doc_text_add(&doc->md, "%s %s\n", doc->in_list == 2 ? "1." : "-", text);
-    doc_text_add(&doc->html, "<li>");
+    cli_text_add(&doc->md, "%s %s\n", doc->in_list == 2 ? "1." : "-", text);
+    cli_text_add(&doc->html, "<li>");
     add_inline_html(&doc->html, text);
-    doc_text_add(&doc->html, "</li>\n");
+    cli_text_add(&doc->html, "</li>\n");
 }
 
 void doc_list_end(report_doc *doc)
 {
-    doc_text_add(&doc->md, "\n");
-    doc_text_add(&doc->html, doc->in_list == 2 ? "</ol>\n" : "</ul>\n");
+    cli_text_add(&doc->md, "\n");
+    cli_text_add(&doc->html, doc->in_list == 2 ? "</ol>\n" : "</ul>\n");
     doc->in_list = 0;
 }
 
 /* A Markdown table cell: '|' escaped, newlines as spaces. */
-static void add_md_cell(doc_text *md, const char *text)
+static void add_md_cell(cli_text *md, const char *text)
 {
-    doc_text_add(md, " ");
+    cli_text_add(md, " ");
     for (const char *p = text; *p; p++)
-        doc_text_add(md, "%s", *p == '|' ? "\\|" : *p == '\n' ? " " : (char[2]){*p, 0});
-    doc_text_add(md, " |");
+        cli_text_add(md, "%s", *p == '|' ? "\\|" : *p == '\n' ? " " : (char[2]){*p, 0});
+    cli_text_add(md, " |");
 }
 
 void doc_table_begin(report_doc *doc, int columns, const char *const *headers)
 {
     doc->table_columns = columns;
-    doc_text_add(&doc->md, "|");
-    doc_text_add(&doc->html, "<table>\n<tr>");
+    cli_text_add(&doc->md, "|");
+    cli_text_add(&doc->html, "<table>\n<tr>");
     for (int c = 0; c < columns; c++) {
         add_md_cell(&doc->md, headers[c]);
-        doc_text_add(&doc->html, "<th>");
+        cli_text_add(&doc->html, "<th>");
         add_inline_html(&doc->html, headers[c]);
-        doc_text_add(&doc->html, "</th>");
+        cli_text_add(&doc->html, "</th>");
     }
-    doc_text_add(&doc->md, "\n|");
+    cli_text_add(&doc->md, "\n|");
     for (int c = 0; c < columns; c++)
-        doc_text_add(&doc->md, "%s", c == 0 ? "---|" : "---:|");
-    doc_text_add(&doc->md, "\n");
-    doc_text_add(&doc->html, "</tr>\n");
+        cli_text_add(&doc->md, "%s", c == 0 ? "---|" : "---:|");
+    cli_text_add(&doc->md, "\n");
+    cli_text_add(&doc->html, "</tr>\n");
 }
 
 void doc_table_row(report_doc *doc, const char *const *cells)
 {
-    doc_text_add(&doc->md, "|");
-    doc_text_add(&doc->html, "<tr>");
+    cli_text_add(&doc->md, "|");
+    cli_text_add(&doc->html, "<tr>");
     for (int c = 0; c < doc->table_columns; c++) {
         add_md_cell(&doc->md, cells[c]);
-        doc_text_add(&doc->html, "<td>");
+        cli_text_add(&doc->html, "<td>");
         add_inline_html(&doc->html, cells[c]);
-        doc_text_add(&doc->html, "</td>");
+        cli_text_add(&doc->html, "</td>");
     }
-    doc_text_add(&doc->md, "\n");
-    doc_text_add(&doc->html, "</tr>\n");
+    cli_text_add(&doc->md, "\n");
+    cli_text_add(&doc->html, "</tr>\n");
 }
 
 void doc_table_end(report_doc *doc)
 {
-    doc_text_add(&doc->md, "\n");
-    doc_text_add(&doc->html, "</table>\n");
+    cli_text_add(&doc->md, "\n");
+    cli_text_add(&doc->html, "</table>\n");
     doc->table_columns = 0;
 }
 
@@ -252,13 +215,13 @@ void doc_image(report_doc *doc, const char *relative_path, const char *caption)
     if (f)
         fclose(f);
     if (!bytes) {
-        doc_text_add(&doc->md, "*(figure missing: `%s` — its stage did not run)*\n\n", relative_path);
-        doc_text_add(&doc->html, "<p class=\"missing\">(figure missing: ");
+        cli_text_add(&doc->md, "*(figure missing: `%s` — its stage did not run)*\n\n", relative_path);
+        cli_text_add(&doc->html, "<p class=\"missing\">(figure missing: ");
         add_escaped_html(&doc->html, relative_path);
-        doc_text_add(&doc->html, " — its stage did not run)</p>\n");
+        cli_text_add(&doc->html, " — its stage did not run)</p>\n");
         return;
     }
-    doc_text_add(&doc->md, "![%s](%s)\n\n*%s* (`%s`)\n\n", caption, relative_path, caption, relative_path);
+    cli_text_add(&doc->md, "![%s](%s)\n\n*%s* (`%s`)\n\n", caption, relative_path, caption, relative_path);
     char *encoded = malloc(4 * (((size_t)size + 2) / 3) + 1);
     if (!encoded) {
         doc->html.failed = 1;
@@ -266,20 +229,20 @@ void doc_image(report_doc *doc, const char *relative_path, const char *caption)
         return;
     }
     doc_base64(bytes, (size_t)size, encoded);
-    doc_text_add(&doc->html, "<figure><img alt=\"");
+    cli_text_add(&doc->html, "<figure><img alt=\"");
     add_escaped_html(&doc->html, caption);
-    doc_text_add(&doc->html, "\" src=\"data:image/png;base64,%s\"><figcaption>", encoded);
+    cli_text_add(&doc->html, "\" src=\"data:image/png;base64,%s\"><figcaption>", encoded);
     add_inline_html(&doc->html, caption);
-    doc_text_add(&doc->html, " (<code>");
+    cli_text_add(&doc->html, " (<code>");
     add_escaped_html(&doc->html, relative_path);
-    doc_text_add(&doc->html, "</code>)</figcaption></figure>\n");
+    cli_text_add(&doc->html, "</code>)</figcaption></figure>\n");
     free(encoded);
     free(bytes);
 }
 
 fb_status doc_finish(report_doc *doc, const char *md_path, const char *html_path)
 {
-    doc_text_add(&doc->html, "</body>\n</html>\n");
+    cli_text_add(&doc->html, "</body>\n</html>\n");
     fb_status status = FB_OK;
     if (doc->md.failed || doc->html.failed || !doc->md.data || !doc->html.data)
         status = fb_error(FB_ERR_NOMEM, "%s: out of memory while writing the report", md_path);
@@ -287,7 +250,7 @@ fb_status doc_finish(report_doc *doc, const char *md_path, const char *html_path
         status = cli_write_text(md_path, doc->md.data);
     if (status == FB_OK)
         status = cli_write_text(html_path, doc->html.data);
-    doc_text_free(&doc->md);
-    doc_text_free(&doc->html);
+    cli_text_free(&doc->md);
+    cli_text_free(&doc->html);
     return status;
 }

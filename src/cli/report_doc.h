@@ -19,21 +19,13 @@
 
 #include <stddef.h>
 
+#include "cli_util.h"
 #include "freqbias/error.h"
 
-/* A growing string; on allocation failure it stops growing and sets failed. */
-typedef struct doc_text {
-    char *data;
-    size_t used, capacity;
-    int failed;
-} doc_text;
-
-void doc_text_add(doc_text *text, const char *format, ...) __attribute__((format(printf, 2, 3)));
-void doc_text_free(doc_text *text);
 
 typedef struct report_doc {
     char base_dir[1024]; /* image paths are relative to it */
-    doc_text md, html;
+    cli_text md, html;
     int table_columns;
     int in_list;
 } report_doc;

@@ -154,42 +154,13 @@ fb_status stage_file_sha256(const char *path, char hex[65])
 
 /* ------------------------------------------------------------- records */
 
-typedef struct text {
-    char *data;
-    size_t used, capacity;
-} text;
-
-static void text_add(text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(text *t, const char *format, ...)
-{
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        size_t room = t->capacity - t->used;
-        int n = t->data ? vsnprintf(t->data + t->used, room, format, args) : -1;
-        va_end(args);
-        if (t->data && n >= 0 && (size_t)n < room) {
-            t->used += (size_t)n;
-            return;
-        }
-        size_t capacity = t->capacity ? t->capacity * 2 : 4096;
-        while (n >= 0 && capacity < t->used + (size_t)n + 1)
-            capacity *= 2;
-        char *grown = realloc(t->data, capacity);
-        if (!grown)
-            return; /* the record write will fail on the truncated text */
-        t->data = grown;
-        t->capacity = capacity;
-    }
-}
-
-static void text_add_string(text *t, const char *value)
+static void text_add_string(cli_text *t, const char *value)
 {
     size_t need = fb_json_escape(value, NULL, 0) + 1;
     char *escaped = malloc(need);
     if (escaped) {
         fb_json_escape(value, escaped, need);
-        text_add(t, "%s", escaped);
+        cli_text_add(t, "%s", escaped);
         free(escaped);
     }
 }
@@ -199,33 +170,33 @@ static void record_path(const stage_runner *runner, const report_stage *stage, c
     snprintf(path, size, "%s/stages/%s.json", runner->out_dir, stage->name);
 }
 
-static void add_files(text *t, const char *key, const char files[][STAGE_PATH], char hashes[][65], int count)
+static void add_files(cli_text *t, const char *key, const char files[][STAGE_PATH], char hashes[][65], int count)
 {
-    text_add(t, "  \"%s\": [", key);
+    cli_text_add(t, "  \"%s\": [", key);
     for (int i = 0; i < count; i++) {
-        text_add(t, "%s\n    {\"path\": ", i ? "," : "");
+        cli_text_add(t, "%s\n    {\"path\": ", i ? "," : "");
         text_add_string(t, files[i]);
-        text_add(t, ", \"sha256\": \"%s\"}", hashes[i]);
+        cli_text_add(t, ", \"sha256\": \"%s\"}", hashes[i]);
     }
-    text_add(t, "%s],\n", count ? "\n  " : "");
+    cli_text_add(t, "%s],\n", count ? "\n  " : "");
 }
 
 static fb_status write_record(const stage_runner *runner, const report_stage *stage, const char *status,
                               char input_hashes[][65], char output_hashes[][65], int with_outputs,
                               int resumed)
 {
-    text t = {0};
-    text_add(&t, "{\n  \"stage\": ");
+    cli_text t = {0};
+    cli_text_add(&t, "{\n  \"stage\": ");
     text_add_string(&t, stage->name);
-    text_add(&t, ",\n  \"title\": ");
+    cli_text_add(&t, ",\n  \"title\": ");
     text_add_string(&t, stage->title);
-    text_add(&t, ",\n  \"status\": \"%s\",\n  \"in_process\": %s,\n  \"command\": [", status,
+    cli_text_add(&t, ",\n  \"status\": \"%s\",\n  \"in_process\": %s,\n  \"command\": [", status,
              stage->function ? "true" : "false");
     for (int i = 0; i < stage->argc; i++) {
-        text_add(&t, "%s", i ? ", " : "");
+        cli_text_add(&t, "%s", i ? ", " : "");
         text_add_string(&t, stage->argv[i]);
     }
-    text_add(&t, "],\n  \"threads\": %d,\n  \"resumed\": %s,\n  \"freqbias_sha256\": \"%s\",\n", runner->threads,
+    cli_text_add(&t, "],\n  \"threads\": %d,\n  \"resumed\": %s,\n  \"freqbias_sha256\": \"%s\",\n", runner->threads,
              resumed ? "true" : "false", runner->executable_sha256);
     add_files(&t, "inputs", stage->inputs, input_hashes, stage->input_count);
     add_files(&t, "outputs", stage->outputs, output_hashes, with_outputs ? stage->output_count : 0);
@@ -234,15 +205,15 @@ static fb_status write_record(const stage_runner *runner, const report_stage *st
     struct tm utc;
     gmtime_r(&now, &utc);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    text_add(&t, "  \"log\": ");
+    cli_text_add(&t, "  \"log\": ");
     text_add_string(&t, stage->log_path);
-    text_add(&t, ",\n  \"exit_status\": %d,\n  \"wall_seconds\": %.3f,\n  \"written_at\": \"%s\"\n}\n",
+    cli_text_add(&t, ",\n  \"exit_status\": %d,\n  \"wall_seconds\": %.3f,\n  \"written_at\": \"%s\"\n}\n",
              stage->exit_status, stage->wall_seconds, stamp);
     char path[STAGE_PATH + 64];
     record_path(runner, stage, path, sizeof path);
-    fb_status status_code = t.data ? cli_write_text(path, t.data)
-                                   : fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
-    free(t.data);
+    fb_status status_code = t.data && !t.failed ? cli_write_text(path, t.data)
+                                               : fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    cli_text_free(&t);
     return status_code;
 }
 

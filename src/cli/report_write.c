@@ -552,19 +552,19 @@ static void section_stages(writer *w)
 
 static fb_status write_stage_summary(const report_pipeline *p)
 {
-    doc_text t = {0};
-    doc_text_add(&t, "{\n  \"preset\": \"%s\",\n  \"stages\": [", p->preset->name);
+    cli_text t = {0};
+    cli_text_add(&t, "{\n  \"preset\": \"%s\",\n  \"stages\": [", p->preset->name);
     for (int i = 0; i < p->count; i++) {
         const report_stage *s = &p->stages[i];
         static const char *const actions[] = {"not run", "skipped", "ran", "resumed", "failed"};
-        doc_text_add(&t, "%s\n    {\"name\": \"%s\", \"action\": \"%s\", \"wall_seconds\": %.3f, \"exit_status\": %d}",
+        cli_text_add(&t, "%s\n    {\"name\": \"%s\", \"action\": \"%s\", \"wall_seconds\": %.3f, \"exit_status\": %d}",
                      i ? "," : "", s->name, actions[s->action], s->wall_seconds, s->exit_status);
     }
-    doc_text_add(&t, "\n  ]\n}\n");
+    cli_text_add(&t, "\n  ]\n}\n");
     char path[1200];
     snprintf(path, sizeof path, "%s/stages/summary.json", p->out_dir);
     fb_status status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
-    doc_text_free(&t);
+    cli_text_free(&t);
     return status;
 }
 
@@ -606,13 +606,13 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
         status = doc_finish(&w.doc, md, html);
     }
     if (status == FB_OK) {
-        doc_text t = {0};
+        cli_text t = {0};
         for (int i = 0; i < REPORT_FINDINGS; i++)
-            doc_text_add(&t, "%s\n", findings[i].line);
+            cli_text_add(&t, "%s\n", findings[i].line);
         char path[1200];
         snprintf(path, sizeof path, "%s/summary.txt", p->out_dir);
         status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
-        doc_text_free(&t);
+        cli_text_free(&t);
     }
     if (status == FB_OK)
         status = write_stage_summary(p);
