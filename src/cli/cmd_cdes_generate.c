@@ -228,27 +228,28 @@ static fb_status write_samples(const char *dir, const fb_dataset *original, cons
 static fb_status write_run_json(const options *o, int argc, char **argv, const fb_dataset *train,
                                 const fb_dataset *test, double seconds)
 {
-    char text[16384], escaped[1200], train_sha[65], test_sha[65];
-    size_t used = 0;
-#define ADD(...) used += (size_t)snprintf(text + used, used < sizeof text ? sizeof text - used : 0, __VA_ARGS__)
-    ADD("{\n  \"command\": [");
+    cli_text text = { 0 };
+    char escaped[1200], train_sha[65], test_sha[65];
+    cli_text_add(&text, "{\n  \"command\": [");
     for (int i = 0; i < argc; i++) {
         fb_json_escape(argv[i], escaped, sizeof escaped);
-        ADD("%s%s", i ? ", " : "", escaped);
+        cli_text_add(&text, "%s%s", i ? ", " : "", escaped);
     }
     fb_dataset_sha256(train, train_sha);
     fb_dataset_sha256(test, test_sha);
-    ADD("],\n  \"freqbias\": \"%s\",\n  \"mode\": \"%s\",\n  \"r\": %g,\n  \"masks\": \"%s\",\n", FB_VERSION,
-        cdes_mode_name(o->mode), o->r, o->compat ? "C3 (seed)" : "C1");
-    ADD("  \"kernels_epoch\": %d,\n  \"seed\": %llu,\n  \"seconds\": %.3f,\n", o->epoch, o->seed, seconds);
-    ADD("  \"train\": {\"images\": %d, \"sha256\": \"%s\"},\n  \"test\": {\"images\": %d, \"sha256\": \"%s\"}\n}\n",
-        train->count, train_sha, test->count, test_sha);
-#undef ADD
-    if (used >= sizeof text)
-        return fb_error(FB_ERR_USAGE, "run.json: command line too long");
+    cli_text_add(&text, "],\n  \"freqbias\": \"%s\",\n  \"mode\": \"%s\",\n  \"r\": %g,\n  \"masks\": \"%s\",\n",
+                 FB_VERSION, cdes_mode_name(o->mode), o->r, o->compat ? "C3 (seed)" : "C1");
+    cli_text_add(&text, "  \"kernels_epoch\": %d,\n  \"seed\": %llu,\n  \"seconds\": %.3f,\n", o->epoch, o->seed,
+                 seconds);
+    cli_text_add(&text,
+                 "  \"train\": {\"images\": %d, \"sha256\": \"%s\"},\n  \"test\": {\"images\": %d, \"sha256\": \"%s\"}\n}\n",
+                 train->count, train_sha, test->count, test_sha);
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", o->out);
-    return cli_write_text(path, text);
+    fb_status status = text.data && !text.failed ? cli_write_text(path, text.data)
+                                                 : fb_error(FB_ERR_NOMEM, "run.json: out of memory");
+    cli_text_free(&text);
+    return status;
 }
 
 static int parse_options(options *o, int argc, char **argv)
