@@ -296,17 +296,6 @@ static void test_recombine(void **state)
 
 /* ---- the subcommands on a small fixture ---- */
 
-static char *work_dir;
-
-static const char *in_work(const char *name)
-{
-    static char path[8][800];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, 800, "%s/%s", work_dir, name);
-    return p;
-}
-
 /* fixture/: data_batch_1.bin = the first 300 images of cifar10_test512,
  * test_batch.bin = the next 200 (a CIFAR-layout folder of any length). */
 static void write_fixture(fb_dataset *train, fb_dataset *test)
@@ -424,21 +413,6 @@ static void test_commands(void **state)
     assert_true(ok);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    work_dir = make_temp_dir();
-    return work_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    remove_tree(work_dir);
-    free(work_dir);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
@@ -451,5 +425,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_recombine),
         cmocka_unit_test(test_commands),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, work_dir_setup, work_dir_teardown);
 }

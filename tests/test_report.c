@@ -38,7 +38,6 @@
 #define RECORD 3073
 #define BATCH_BYTES (10000L * RECORD)
 
-static char *work_dir;
 static char data_dir[1200], out_dir[1200];
 
 /* testutil's runner; callers end the arguments with NULL themselves */
@@ -343,9 +342,7 @@ static void test_errors(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
-    work_dir = make_temp_dir();
-    if (!work_dir)
+    if (work_dir_setup(state) != 0)
         return -1;
     snprintf(data_dir, sizeof data_dir, "%s/cifar", work_dir);
     snprintf(out_dir, sizeof out_dir, "%s/report", work_dir);
@@ -378,14 +375,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    remove_tree(work_dir);
-    free(work_dir);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
@@ -395,5 +384,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, work_dir_teardown);
 }

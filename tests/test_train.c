@@ -36,8 +36,6 @@
 #include "freqbias/safetensors.h"
 #include "testutil.h"
 
-static char *work_dir;
-
 static const char *fixture(const char *name)
 {
     static char path[4][600];
@@ -54,16 +52,6 @@ static void write_file(const char *path, const void *data, size_t size)
     assert_int_equal(fwrite(data, 1, size, f), size);
     fclose(f);
 }
-
-static const char *in_work(const char *name)
-{
-    static char path[8][800];
-    static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, 800, "%s/%s", work_dir, name);
-    return p;
-}
-
 
 /* ---- readers on the real fixtures ---- */
 
@@ -510,21 +498,6 @@ static void test_spectrum_command(void **state)
     fb_npy_free(&gradient);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    work_dir = make_temp_dir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    remove_tree(work_dir);
-    free(work_dir);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
@@ -540,5 +513,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_spectrum_command),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, work_dir_setup, work_dir_teardown);
 }

@@ -295,3 +295,32 @@ void print_log(const char *log)
     printf("---- %s\n%s----\n", log, text ? text : "(missing)");
     free(text);
 }
+
+/* ---- the test program's temp folder ---- */
+
+char *work_dir;
+
+int work_dir_setup(void **state)
+{
+    (void)state;
+    work_dir = make_temp_dir();
+    return work_dir ? 0 : -1;
+}
+
+int work_dir_teardown(void **state)
+{
+    (void)state;
+    remove_tree(work_dir);
+    free(work_dir);
+    work_dir = NULL;
+    return 0;
+}
+
+const char *in_work(const char *name)
+{
+    static char path[8][800];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, 800, "%s/%s", work_dir, name);
+    return p;
+}

@@ -43,6 +43,14 @@ const char *ref_data_dir(void);
 char *make_temp_dir(void);
 void remove_tree(const char *path);
 
+/* A temp folder per test program: work_dir_setup / work_dir_teardown are
+ * cmocka group setup and teardown that make and remove it; in_work(name)
+ * is work_dir/name (8 rotating buffers, so a few can be used at once). */
+extern char *work_dir;
+int work_dir_setup(void **state);
+int work_dir_teardown(void **state);
+const char *in_work(const char *name);
+
 /* CLI tests. set_freqbias_binary(argv[0]) finds build/freqbias next to
  * build/tests/. run_freqbias_killing runs it with the NULL-terminated
  * arguments, stdout and stderr to log, and returns the exit code (128 +
