@@ -174,7 +174,7 @@ static void test_loss_forward_and_gradient(void **state)
     for (int i = 0; i < n * IMAGE; i++)
         yd[i] = y[i];
     fb_cdes_loss *loss;
-    assert_int_equal(fb_cdes_loss_create(&loss, n, SIDE, SIDE), FB_OK);
+    assert_int_equal(fb_cdes_loss_create(&loss, NULL, n, SIDE, SIDE), FB_OK);
     float value = fb_cdes_spectral_loss(loss, grad, density, y, n, target);
     double want = reference_loss(yd, n, target);
     compare_result forward = compare_f32_f64("CDES spectral loss vs double DFT", &value, &want, 1, 1e-5);

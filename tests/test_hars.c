@@ -105,7 +105,7 @@ static void test_build(void **state)
     int *donor = malloc((size_t)data.count * sizeof(int));
     assert_int_equal(fb_hars_pairing(donor, data.labels, data.count, 11), FB_OK);
     fb_dataset hars;
-    assert_int_equal(fb_hars_build(&hars, &data, donor, 12.0), FB_OK);
+    assert_int_equal(fb_hars_build(&hars, &data, donor, 12.0, NULL), FB_OK);
     assert_int_equal(hars.count, data.count);
     assert_memory_equal(hars.labels, data.labels, (size_t)data.count * sizeof(int32_t));
     float low_mask[1024], high_mask[1024], x[3072], d[3072], mixed[3072];
@@ -150,7 +150,7 @@ static void test_against_numpy(void **state)
     for (int i = 0; i < 64; i++)
         donor[i] = donor32[i];
     fb_dataset hars;
-    assert_int_equal(fb_hars_build(&hars, &first, donor, 12.0), FB_OK);
+    assert_int_equal(fb_hars_build(&hars, &first, donor, 12.0, NULL), FB_OK);
     const uint8_t *want = fb_st_find(&ref, "hars")->data; /* [64, 3, 32, 32] */
     int worst = 0, differing = 0;
     for (size_t i = 0; i < (size_t)64 * 3072; i++) {

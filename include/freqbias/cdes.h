@@ -56,13 +56,32 @@ void fb_cdes_add_noise(float *noisy, const float *x, size_t count, uint64_t seed
  * 20/(1+|F|) → ∂L/∂g = Re(IDFT_unnormalised(W ⊙ F)) with W = ∂L/∂|F| / |F|
  * (0 where |F| = 0) → ∂L/∂RGB by the grayscale weights. */
 typedef struct fb_cdes_loss fb_cdes_loss;
+struct fb_backend;
 
 /* For batches of up to max_batch 3×H×W images (FFT plans made here, so
- * call outside parallel regions). */
-fb_status fb_cdes_loss_create(fb_cdes_loss **loss, int max_batch, int h, int w);
+ * call outside parallel regions). `backend` says where fb_cdes_batch_loss
+ * finds its arrays and computes: the cuda backend keeps them on the GPU and
+ * uses cuFFT (src/backend/cuda/cuda_cdes.cu); any other backend, or NULL,
+ * the host and FFTW. */
+fb_status fb_cdes_loss_create(fb_cdes_loss **loss, const struct fb_backend *backend, int max_batch,
+                              int h, int w);
 void fb_cdes_loss_free(fb_cdes_loss *loss);
 
-/* Returns L for y[n, 3, H, W] and target[FB_CDES_BANDS]. If grad is not NULL
+/* 1 when the loss was made for the cuda backend (fb_cdes_batch_loss then
+ * takes device arrays), else 0. */
+int fb_cdes_loss_on_device(const fb_cdes_loss *loss);
+
+/* The training loss of one batch, L = spectral(y) + mean((y − x)²):
+ * *spectral and *image get the two terms; grad (may be NULL) is
+ * OVERWRITTEN with ∂L/∂y. y, x, grad [n, 3, H, W] live in the memory of the
+ * loss's backend (device arrays on cuda); target [FB_CDES_BANDS] is host.
+ * On the host this is exactly fb_cdes_spectral_loss + fb_cdes_image_loss;
+ * on the GPU the same steps (cdes_terms.h), with cuFFT. */
+fb_status fb_cdes_batch_loss(fb_cdes_loss *loss, float *grad, const float *y, const float *x, int n,
+                             const float *target, float *spectral, float *image);
+
+/* On the host, whatever the loss's backend: returns L for y[n, 3, H, W] and
+ * target[FB_CDES_BANDS]. If grad is not NULL
  * it is OVERWRITTEN with ∂L/∂y [n, 3, H, W]; if density is not NULL it gets
  * the normalised densities a [n, FB_CDES_BANDS]. Parallel over images,
  * same bits for any thread count. NaN if an image's density is constant. */

@@ -197,6 +197,17 @@ const char *fb_norm_name(fb_norm norm); /* "none", "minmax" */
 fb_status fb_spectral_filter(float *out, const float *in, int count, int channels, int h, int w,
                              const float *mask, fb_norm norm, float *imag_ratio);
 
+/* The same on `backend` (host arrays either way): the cuda backend filters
+ * on the GPU with cuFFT (fb_cuda_spectral_filter: the full complex path for
+ * every mask, the same float products and min-max, so the result differs
+ * from the host's by FFT rounding only, ~1e-7 relative; imag_ratio as
+ * above, 0 for a Hermitian mask); NULL or a CPU backend is
+ * fb_spectral_filter itself. */
+struct fb_backend;
+fb_status fb_spectral_filter_on(const struct fb_backend *backend, float *out, const float *in,
+                                int count, int channels, int h, int w, const float *mask,
+                                fb_norm norm, float *imag_ratio);
+
 /* out[n] = in[n] / 255 (uint8 pixels → [0,1] floats, as torchvision's ToTensor). */
 void fb_u8_to_unit(float *out, const uint8_t *in, size_t n);
 
@@ -263,9 +274,11 @@ fb_status fb_hars_mix(float *out, const float *x, const float *donor, int channe
 /* The whole set: images of data mixed with their donors at radius r, then per
  * image and channel min-max, ×255 and truncated to uint8 (as the seed's
  * generate_freq_dataset.py); labels stay those of the high-frequency image.
- * *out gets a dataset the caller frees with fb_dataset_free. */
+ * *out gets a dataset the caller frees with fb_dataset_free. The two
+ * filters run on `backend` (fb_spectral_filter_on: cuda → cuFFT; NULL →
+ * host). */
 fb_status fb_hars_build(struct fb_dataset *out, const struct fb_dataset *data, const int *donor,
-                        double r);
+                        double r, const struct fb_backend *backend);
 
 /* ---- whole datasets (filter and test --freq) ---------------------------- */
 
@@ -282,8 +295,11 @@ const char *fb_freq_name(fb_freq freq);
 /* The images of a dataset (uint8, taken as value/255 in [0,1]) filtered per
  * channel with the C1 mask of `freq` and normalised by `norm`:
  * *out = malloc'd float [count, C, H, W]. imag_ratio (may be NULL) gets the
- * largest imaginary residual of the inverse FFTs. */
+ * largest imaginary residual of the inverse FFTs. The Fourier filters run
+ * on `backend` (fb_spectral_filter_on: cuda → cuFFT; NULL → host); "dct"
+ * always runs on the host (FFTW's DCT-II). */
 fb_status fb_filter_dataset(const struct fb_dataset *data, fb_freq freq, double r, double r2,
-                            fb_norm norm, float **out, float *imag_ratio);
+                            fb_norm norm, const struct fb_backend *backend, float **out,
+                            float *imag_ratio);
 
 #endif

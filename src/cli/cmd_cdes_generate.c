@@ -8,6 +8,8 @@
  *                                             WCR: the one shared set)
  *   out_c = real(ifft2(low ⊙ F(x_c) + high ⊙ F(y_c)))   per channel, r = --r
  *   out   = per-channel min-max, ×255, truncated to uint8 (as the seed)
+ * With --backend cuda the kernels run on the GPU and so do the two filters
+ * of the recombination (cuFFT, fb_spectral_filter_on).
  * Labels and order are kept (the seed saved WCR shuffled and unlabelled).
  * Masks: C1 (low d < r, high = complement) by default; --compat freqbias
  * uses the seed's C3 masks. Kernels: the final ones by default; --epoch K the
@@ -64,7 +66,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: freqbias cdes-generate --kernels DIR --mode scr|wcr --data DIR [--dataset cifar10]\n"
             "         --out DIR [--seed S] [--r 10] [--epoch K] [--compat freqbias] [--subset N]\n"
-            "         [--test-subset M] [--batch 100] [--threads T] [--backend cpu|cpu-ref]\n"
+            "         [--test-subset M] [--batch 100] [--threads T] [--backend cpu|cpu-ref|cuda]\n"
             "  --epoch K uses the kernels saved after 0-based epoch K (default: the final ones);\n"
             "  --compat freqbias uses the seed's recombination masks (56 coefficients dropped).\n");
 }
@@ -96,6 +98,35 @@ static fb_status make_masks(generator *g)
     return FB_OK;
 }
 
+/* mixed[count, 3, 32, 32] = real(ifft2(low ⊙ F(x) + high ⊙ F(output))) per
+ * channel. On the cuda backend the two halves are filtered on the GPU and
+ * added (the inverse FFT and real() are linear, so this is the same sum);
+ * on the host each image is recombined whole (fb_cdes_recombine). */
+static fb_status recombine_batch(generator *g, float *mixed, int count, const fb_backend *backend)
+{
+    const size_t image_floats = 3 * 32 * 32;
+    if (strcmp(backend->name, "cuda") == 0) {
+        FB_TRY(fb_spectral_filter_on(backend, mixed, g->x, count, 3, 32, 32, g->low, FB_NORM_NONE, NULL));
+        FB_TRY(fb_spectral_filter_on(backend, g->output, g->output, count, 3, 32, 32, g->high, FB_NORM_NONE,
+                                     NULL));
+        for (size_t k = 0; k < (size_t)count * image_floats; k++)
+            mixed[k] += g->output[k];
+        return FB_OK;
+    }
+    fb_status status = FB_OK;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < count; i++) {
+        float *work = g->work + g->work_floats * omp_get_thread_num();
+        fb_status s = fb_cdes_recombine(mixed + (size_t)i * image_floats, g->x + (size_t)i * image_floats,
+                                        g->output + (size_t)i * image_floats, 3, 32, 32, g->low, g->high, work);
+        if (s != FB_OK) {
+#pragma omp critical
+            status = s;
+        }
+    }
+    return status;
+}
+
 /* Generates the images index[0..count) of data, all of kernel set `set`,
  * into out (uint8 planar, at their own positions). */
 static fb_status generate_batch(generator *g, uint8_t *out, const fb_dataset *data, const int *index, int count,
@@ -106,24 +137,17 @@ static fb_status generate_batch(generator *g, uint8_t *out, const fb_dataset *da
         fb_u8_to_unit(g->x + (size_t)i * image_floats, data->pixels + (size_t)index[i] * image_floats, image_floats);
     fb_cdes_add_noise(g->noisy, g->x, (size_t)count * image_floats, g->o->seed, epoch_key, batch_key);
     FB_TRY(fb_cdes_apply(g->runners[set], g->output, g->noisy, count));
-    fb_status status = FB_OK;
+    float *mixed = g->noisy; /* [count, 3, 32, 32]: the noisy input is no longer needed */
+    FB_TRY(recombine_batch(g, mixed, count, fb_model_backend(g->models[set])));
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < count; i++) {
-        float *work = g->work + g->work_floats * omp_get_thread_num();
-        float *mixed = g->noisy + (size_t)i * image_floats; /* the noisy input is no longer needed */
-        fb_status s = fb_cdes_recombine(mixed, g->x + (size_t)i * image_floats, g->output + (size_t)i * image_floats,
-                                        3, 32, 32, g->low, g->high, work);
-        if (s != FB_OK) {
-#pragma omp critical
-            status = s;
-            continue;
-        }
-        fb_minmax_planes(mixed, 3, 32 * 32);
+        float *image = mixed + (size_t)i * image_floats;
+        fb_minmax_planes(image, 3, 32 * 32);
         uint8_t *pixels = out + (size_t)index[i] * image_floats;
         for (size_t k = 0; k < image_floats; k++)
-            pixels[k] = (uint8_t)(mixed[k] * 255.0f); /* truncation, as the seed's astype(uint8) */
+            pixels[k] = (uint8_t)(image[k] * 255.0f); /* truncation, as the seed's astype(uint8) */
     }
-    return status;
+    return FB_OK;
 }
 
 /* Per kernel set (SCR: the images of one class, in order; WCR: all), in

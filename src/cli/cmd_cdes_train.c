@@ -53,7 +53,7 @@ static void usage(FILE *out)
             "usage: freqbias cdes-train --data DIR [--dataset cifar10] --mode scr|wcr --out DIR [--seed S]\n"
             "         [--number 16] [--kernel-size 7] [--epochs 20] [--lr 0.01] [--momentum 0.9]\n"
             "         [--wd 1e-4] [--step-lr 5] [--gamma 0.1] [--batch 100] [--rho 1]\n"
-            "         [--subset N] [--threads T] [--backend cpu|cpu-ref]\n"
+            "         [--subset N] [--threads T] [--backend cpu|cpu-ref|cuda]\n"
             "  SCR: one kernel set per class (its train + test images); WCR: one set for all.\n"
             "  --subset N trains each set on its first N images only.\n");
 }
@@ -325,7 +325,7 @@ int cmd_cdes_train(int argc, char **argv)
     if (status == FB_OK)
         status = cdes_model_create(&model, o.filters, o.kernel, o.schedule.batch, o.backend);
     if (status == FB_OK)
-        status = fb_cdes_loss_create(&loss, o.schedule.batch, 32, 32);
+        status = fb_cdes_loss_create(&loss, fb_model_backend(model), o.schedule.batch, 32, 32);
     int sets_to_train = o.mode == CDES_SCR ? train.num_classes : 1;
     for (int c = 0; status == FB_OK && c < sets_to_train; c++)
         status = train_set(model, loss, &train, &test, &o, c, target, &csv, &sets);

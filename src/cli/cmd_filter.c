@@ -20,6 +20,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "freqbias/backend.h"
 #include "freqbias/npy.h"
 #include "freqbias/plot.h"
 #include "freqbias/runtime.h"
@@ -29,7 +30,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias filter --data DIR [--dataset cifar10] [--split train|test] (or --input FILE|DIR)\n"
                  "                       --freq low|high|band --r R [--r2 R2] [--norm minmax|none]\n"
-                 "                       [--layout cifar|seed] --out PATH [--threads T] [--check] [--samples FILE.png]\n"
+                 "                       [--layout cifar|seed] --out PATH [--threads T] [--backend cpu|cuda]\n"
+                 "                       [--check] [--samples FILE.png]\n"
+                 "--backend cuda runs the FFTs on the GPU (cuFFT); dct always runs on the host.\n"
                  "--check also verifies the conventions on this data: X_low + X_high = x (C1 masks, no\n"
                  "normalisation), the mask's Hermitian symmetry, and the imaginary residual of the inverses.\n");
 }
@@ -83,7 +86,7 @@ static fb_status write_samples(const char *path, const fb_dataset *data, const f
 }
 
 /* --check: the invariants of PAPER.md C1 on this data at radius r. */
-static fb_status run_checks(const fb_dataset *data, double r)
+static fb_status run_checks(const fb_dataset *data, double r, const fb_backend *backend)
 {
     float *low = NULL, *high = NULL, mask[64 * 64], ratio_low = 0.0f, ratio_high = 0.0f;
     size_t count = (size_t)data->count * data->channels * data->height * data->width;
@@ -91,9 +94,9 @@ static fb_status run_checks(const fb_dataset *data, double r)
     if (!x)
         return fb_error(FB_ERR_NOMEM, "--check: out of memory");
     fb_u8_to_unit(x, data->pixels, count);
-    fb_status status = fb_filter_dataset(data, FB_FREQ_LOW, r, 0.0, FB_NORM_NONE, &low, &ratio_low);
+    fb_status status = fb_filter_dataset(data, FB_FREQ_LOW, r, 0.0, FB_NORM_NONE, backend, &low, &ratio_low);
     if (status == FB_OK)
-        status = fb_filter_dataset(data, FB_FREQ_HIGH, r, 0.0, FB_NORM_NONE, &high, &ratio_high);
+        status = fb_filter_dataset(data, FB_FREQ_HIGH, r, 0.0, FB_NORM_NONE, backend, &high, &ratio_high);
     if (status == FB_OK) {
         int violations = -1, coefficients = -1; /* -1: images larger than 64×64, not checked */
         if (data->height <= 64 && data->width <= 64) {
@@ -125,11 +128,12 @@ int cmd_filter(int argc, char **argv)
         {"r2", required_argument, 0, 'R'},     {"norm", required_argument, 0, 'n'},
         {"layout", required_argument, 0, 'l'}, {"out", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 't'}, {"check", no_argument, 0, 'k'},
-        {"samples", required_argument, 0, 'g'},
+        {"samples", required_argument, 0, 'g'}, {"backend", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *data_dir = NULL, *kind = "cifar10", *split_name = "test", *input = NULL;
     const char *freq_name = NULL, *norm_name = "minmax", *layout = "cifar", *out = NULL, *samples = NULL;
+    const char *backend_name = "cpu";
     double r = 0.0, r2 = 0.0;
     int opt, check = 0;
     optind = 1;
@@ -148,6 +152,7 @@ int cmd_filter(int argc, char **argv)
         case 't': fb_set_threads(atoi(optarg)); break;
         case 'k': check = 1; break;
         case 'g': samples = optarg; break;
+        case 'B': backend_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -166,13 +171,16 @@ int cmd_filter(int argc, char **argv)
     }
     if (fb_freq_parse(freq_name, &freq) != FB_OK)
         return cli_fail("filter", FB_ERR_USAGE);
+    const fb_backend *backend = fb_backend_by_name(backend_name);
+    if (!backend)
+        return cli_fail("filter", FB_ERR_USAGE);
     fb_dataset data = {0};
     float *filtered = NULL; /* [count, C, H, W] */
     float imag_ratio = 0.0f;
     fb_split split = strcmp(split_name, "train") == 0 ? FB_SPLIT_TRAIN : FB_SPLIT_TEST;
     fb_status status = cli_load_dataset(data_dir, kind, input, split, &data);
     if (status == FB_OK)
-        status = fb_filter_dataset(&data, freq, r, r2, minmax ? FB_NORM_MINMAX : FB_NORM_NONE,
+        status = fb_filter_dataset(&data, freq, r, r2, minmax ? FB_NORM_MINMAX : FB_NORM_NONE, backend,
                                    &filtered, &imag_ratio);
     size_t count = (size_t)data.count * data.channels * data.height * data.width;
     if (status == FB_OK && minmax) {
@@ -206,7 +214,7 @@ int cmd_filter(int argc, char **argv)
         printf("%s-pass r = %g, norm %s: %d images, largest imaginary residual %.2e of the real part\n",
                fb_freq_name(freq), r, norm_name, data.count, (double)imag_ratio);
     if (status == FB_OK && check)
-        status = run_checks(&data, r);
+        status = run_checks(&data, r, backend);
     if (status == FB_OK && samples)
         status = write_samples(samples, &data, filtered, freq, r, minmax);
     int code = status == FB_OK ? 0 : cli_fail("filter", status);

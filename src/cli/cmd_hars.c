@@ -13,6 +13,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "freqbias/backend.h"
 #include "freqbias/npy.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
@@ -20,7 +21,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias hars --data DIR [--dataset cifar10] (or --input FILE|DIR) [--r 12] [--seed S]\n"
-                 "                     --out DIR [--layout cifar|seed] [--threads T]\n");
+                 "                     --out DIR [--layout cifar|seed] [--threads T] [--backend cpu|cuda]\n"
+                 "--backend cuda runs the filters on the GPU (cuFFT).\n");
 }
 
 static fb_status write_pairing(const char *dir, const fb_dataset *data, const int *donor)
@@ -73,8 +75,10 @@ int cmd_hars(int argc, char **argv)
         {"input", required_argument, 0, 'i'},  {"r", required_argument, 0, 'r'},
         {"seed", required_argument, 0, 's'},   {"out", required_argument, 0, 'o'},
         {"layout", required_argument, 0, 'l'}, {"threads", required_argument, 0, 't'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"backend", required_argument, 0, 'B'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *data_dir = NULL, *kind = "cifar10", *input = NULL, *out = NULL, *layout = "cifar";
+    const char *backend_name = "cpu";
     double r = 12.0;
     unsigned long long seed = 0;
     int opt;
@@ -89,6 +93,7 @@ int cmd_hars(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'l': layout = optarg; break;
         case 't': fb_set_threads(atoi(optarg)); break;
+        case 'B': backend_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -100,6 +105,9 @@ int cmd_hars(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    const fb_backend *backend = fb_backend_by_name(backend_name);
+    if (!backend)
+        return cli_fail("hars", FB_ERR_USAGE);
     fb_dataset data = {0}, hars = {0};
     int *donor = NULL;
     fb_status status = cli_make_dirs(out);
@@ -111,7 +119,7 @@ int cmd_hars(int argc, char **argv)
                        : fb_error(FB_ERR_NOMEM, "out of memory");
     }
     if (status == FB_OK)
-        status = fb_hars_build(&hars, &data, donor, r);
+        status = fb_hars_build(&hars, &data, donor, r, backend);
     if (status == FB_OK)
         status = seed_layout ? write_seed_layout(out, &hars) : write_cifar_batches(out, &hars);
     if (status == FB_OK)

@@ -200,7 +200,7 @@ int cmd_sweep(int argc, char **argv)
         } else {
             row->r = radii[set / 2];
             snprintf(row->freq, sizeof row->freq, "%s", fb_freq_name(freq));
-            status = fb_filter_dataset(&data, freq, row->r, 0.0, norm, &filtered, NULL);
+            status = fb_filter_dataset(&data, freq, row->r, 0.0, norm, backend, &filtered, NULL);
             if (status == FB_OK)
                 status = fb_evaluate_float(model, &data, filtered, batch, 0, 1, &row->eval);
             free(filtered);

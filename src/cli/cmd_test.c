@@ -147,7 +147,7 @@ int cmd_test(int argc, char **argv)
         status = cli_model_for(&model, ckpt, &data, batch, backend, 1);
     float *filtered = NULL; /* [count, C, H, W] with --freq */
     if (status == FB_OK && freq_name)
-        status = fb_filter_dataset(&data, freq, radius, radius2, norm, &filtered, NULL);
+        status = fb_filter_dataset(&data, freq, radius, radius2, norm, backend, &filtered, NULL);
     if (status == FB_OK && filtered)
         status = fb_evaluate_float(model, &data, filtered, batch, logits_path != NULL,
                                    features_path != NULL, &result);

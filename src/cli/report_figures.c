@@ -235,7 +235,7 @@ static fb_status filtered_samples_figure(const report_pipeline *p, const char *p
             fb_freq freq = row <= 4 ? FB_FREQ_LOW : FB_FREQ_HIGH;
             double r = radii[(row - 1) % 4];
             snprintf(captions[row * SAMPLE_COLUMNS], sizeof captions[0], "%s r=%g", row <= 4 ? "low" : "high", r);
-            status = fb_filter_dataset(&data, freq, r, 0.0, FB_NORM_MINMAX, &filtered, NULL);
+            status = fb_filter_dataset(&data, freq, r, 0.0, FB_NORM_MINMAX, NULL, &filtered, NULL);
         }
         if (status == FB_OK)
             memcpy(grid + (size_t)row * SAMPLE_COLUMNS * image, filtered, (size_t)n * image * sizeof(float));

@@ -12,8 +12,10 @@
  *   hars        HARS(first N), r = 12          CIFAR-10 test (first M)
  *   scr / wcr   CDES-generated first N         the generated test split (its OWN, as the paper)
  *
- * --backend goes to train, cdes-train and cdes-generate; sweep and spectrum
- * evaluate on the cpu backend (they have no --backend).
+ * --backend goes to every stage that has work for it: always to train,
+ * cdes-train and cdes-generate; to hars, sweep and spectrum only when it is
+ * not the default cpu, so their recorded commands (and so the stage records
+ * of reports made before they took --backend) stay as they were.
  *
  * The CDES commands (`cdes-train`, `cdes-generate`) follow the interface
  * agreed for issue 5: --subset N keeps the first N images per kernel set
@@ -36,6 +38,13 @@ static void backend_option(report_stage *s, const report_pipeline *p)
 {
     stage_arg(s, "--backend");
     stage_arg(s, "%s", p->backend);
+}
+
+/* --backend unless it is the default cpu (see the file's comment) */
+static void backend_option_unless_cpu(report_stage *s, const report_pipeline *p)
+{
+    if (strcmp(p->backend, "cpu") != 0)
+        backend_option(s, p);
 }
 
 static void common_run_options(report_stage *s, const report_pipeline *p)
@@ -100,8 +109,7 @@ static void add_sweep(report_pipeline *p, report_model *m, const char *radii, in
         stage_arg(s, "--freqs");
         stage_arg(s, "high");
     }
-    if (strcmp(p->backend, "cpu") != 0) /* the default stays out of the recorded command */
-        backend_option(s, p);
+    backend_option_unless_cpu(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", m->sweep);
     stage_input(s, "%s/last.safetensors", m->run);
@@ -129,6 +137,7 @@ static void add_spectrum(report_pipeline *p, report_model *m, const char *name, 
         stage_arg(s, "--per-class");
         stage_arg(s, "--kde");
     }
+    backend_option_unless_cpu(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", m->spectrum);
     stage_input(s, "%s/last.safetensors", m->run);
@@ -282,6 +291,7 @@ fb_status report_pipeline_build(report_pipeline *p)
     stage_arg(s, "%s", p->data.train_path);
     stage_arg(s, "--r");
     stage_arg(s, "%d", REPORT_HARS_RADIUS);
+    backend_option_unless_cpu(s, p);
     common_run_options(s, p);
     stage_arg(s, "--out");
     stage_arg(s, "%s", hars->dataset_dir);

@@ -41,8 +41,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/cdes.h"
 #include "freqbias/spectrum.h"
+#include "spectrum/cdes_terms.h"
+
+#ifdef FB_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 struct fb_cdes_loss {
     int max_batch, h, w, threads;
@@ -51,6 +57,9 @@ struct fb_cdes_loss {
     float *buffers;        /* per thread: FFT work, gray, spectrum, weights    */
     size_t thread_floats;
     double *image_loss;    /* [max_batch]                                      */
+#ifdef FB_WITH_CUDA
+    fb_cuda_cdes *gpu;     /* the batch loss on the cuda backend, else NULL    */
+#endif
 };
 
 void fb_cdes_target(float *target, double rho)
@@ -68,7 +77,8 @@ void fb_cdes_target(float *target, double rho)
         target[d] = (float)((value[d] - low) / (high - low));
 }
 
-fb_status fb_cdes_loss_create(fb_cdes_loss **out, int max_batch, int h, int w)
+fb_status fb_cdes_loss_create(fb_cdes_loss **out, const fb_backend *backend, int max_batch, int h,
+                              int w)
 {
     *out = NULL;
     if (max_batch < 1 || h < 2 || w < 2)
@@ -104,6 +114,16 @@ fb_status fb_cdes_loss_create(fb_cdes_loss **out, int max_batch, int h, int w)
     for (int u = 0; u < h; u++)
         for (int v = 0; v < w; v++)
             loss->band_unshifted[u * w + v] = loss->bins.band_of[((u + h / 2) % h) * w + (v + w / 2) % w];
+#ifdef FB_WITH_CUDA
+    if (backend == &fb_backend_cuda)
+        status = fb_cuda_cdes_create(&loss->gpu, max_batch, h, w, loss->band_unshifted, loss->bins.counts);
+    if (status != FB_OK) {
+        fb_cdes_loss_free(loss);
+        return status;
+    }
+#else
+    (void)backend; /* every backend of a build without CUDA keeps its memory on the host */
+#endif
     *out = loss;
     return FB_OK;
 }
@@ -112,6 +132,9 @@ void fb_cdes_loss_free(fb_cdes_loss *loss)
 {
     if (!loss)
         return;
+#ifdef FB_WITH_CUDA
+    fb_cuda_cdes_free(loss->gpu);
+#endif
     fb_radial_free(&loss->bins);
     free(loss->band_unshifted);
     free(loss->buffers);
@@ -139,53 +162,17 @@ static double image_term(const fb_cdes_loss *loss, float *dimage, float *density
     fb_fft2_plane(spectrum, gray, h, w, work);
     double band_sum[FB_CDES_BANDS] = { 0 };
     for (size_t k = 0; k < plane; k++) {
-        if (band_of[k] < 0)
-            continue;
-        float magnitude = sqrtf(spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1]);
-        band_sum[band_of[k]] += 20.0f * logf(1.0f + magnitude);
-    }
-    float p[FB_CDES_BANDS], a[FB_CDES_BANDS];
-    int argmin = 0, argmax = 0;
-    for (int b = 0; b < FB_CDES_BANDS; b++) {
-        p[b] = (float)(band_sum[b] / counts[b]);
-        if (p[b] < p[argmin])
-            argmin = b;
-        if (p[b] > p[argmax])
-            argmax = b;
-    }
-    float range = p[argmax] - p[argmin];
-    double sum_squares = 0.0;
-    for (int b = 0; b < FB_CDES_BANDS; b++) {
-        a[b] = (p[b] - p[argmin]) / range; /* range 0 → NaN, reported by the caller */
-        double diff = (double)a[b] - target[b];
-        sum_squares += diff * diff;
-        if (density)
-            density[b] = a[b];
-    }
-    if (!dimage)
-        return sum_squares;
-
-    /* ∂L/∂a → ∂L/∂p through the min-max */
-    double da[FB_CDES_BANDS], shift_term = 0.0, scale_term = 0.0;
-    for (int b = 0; b < FB_CDES_BANDS; b++) {
-        da[b] = 2.0 * ((double)a[b] - target[b]) * scale;
-        shift_term += da[b] * ((double)a[b] - 1.0);
-        scale_term += da[b] * a[b];
+        if (band_of[k] >= 0)
+            band_sum[band_of[k]] += fb_cdes_log_magnitude(spectrum[2 * k], spectrum[2 * k + 1]);
     }
     double dp[FB_CDES_BANDS];
-    for (int b = 0; b < FB_CDES_BANDS; b++)
-        dp[b] = da[b] / range;
-    dp[argmin] += shift_term / range;
-    dp[argmax] -= scale_term / range;
+    double sum_squares = fb_cdes_density_terms(band_sum, counts, target, scale, density, dimage ? dp : NULL);
+    if (!dimage)
+        return sum_squares;
     /* → ∂L/∂m per pixel → ∂L/∂|F| → W·F */
     for (size_t k = 0; k < plane; k++) {
         float re = spectrum[2 * k], im = spectrum[2 * k + 1];
-        float magnitude = sqrtf(re * re + im * im);
-        float weight = 0.0f;
-        if (band_of[k] >= 0 && magnitude > 0.0f) {
-            double dm = dp[band_of[k]] / counts[band_of[k]];
-            weight = (float)(dm * 20.0 / (1.0 + magnitude) / magnitude);
-        }
+        float weight = fb_cdes_pixel_weight(re, im, band_of[k], dp, counts);
         weighted[2 * k] = weight * re;
         weighted[2 * k + 1] = weight * im;
     }
@@ -234,4 +221,38 @@ float fb_cdes_image_loss(float *grad, const float *y, const float *x, size_t cou
             grad[i] += factor * (y[i] - x[i]);
     }
     return (float)(total / (double)count);
+}
+
+int fb_cdes_loss_on_device(const fb_cdes_loss *loss)
+{
+#ifdef FB_WITH_CUDA
+    return loss->gpu != NULL;
+#else
+    (void)loss;
+    return 0;
+#endif
+}
+
+fb_status fb_cdes_batch_loss(fb_cdes_loss *loss, float *grad, const float *y, const float *x, int n,
+                             const float *target, float *spectral, float *image)
+{
+    if (n < 1 || n > loss->max_batch)
+        return fb_error(FB_ERR_USAGE, "CDES loss: batch of %d outside 1..%d", n, loss->max_batch);
+    size_t count = (size_t)n * 3 * loss->h * loss->w;
+#ifdef FB_WITH_CUDA
+    if (loss->gpu) {
+        double scale = 1.0 / ((double)n * FB_CDES_BANDS), squared_error = 0.0;
+        FB_TRY(fb_cuda_cdes_loss(loss->gpu, grad, loss->image_loss, NULL, &squared_error, y, x, n,
+                                 target, scale));
+        double total = 0.0; /* image order, as fb_cdes_spectral_loss */
+        for (int i = 0; i < n; i++)
+            total += loss->image_loss[i];
+        *spectral = (float)(total * scale);
+        *image = (float)(squared_error / (double)count);
+        return FB_OK;
+    }
+#endif
+    *spectral = fb_cdes_spectral_loss(loss, grad, NULL, y, n, target);
+    *image = fb_cdes_image_loss(grad, y, x, count);
+    return FB_OK;
 }

@@ -8,8 +8,9 @@
  *   ∂L/∂y = ∂L_spec/∂y + 2(y − noisy)/(B·3·32·32)
  *   backward through the two convolutions, PyTorch SGD step.
  * The learning rate follows StepLR: lr · γ^⌊epoch/step⌋.
- * The loss is computed on the host (FFTW), so on a device backend the output
- * is copied down and ∂L/∂y copied up once per batch.
+ * The loss runs where fb_cdes_loss_create put it: on the cuda backend a
+ * loss made for cuda computes on the GPU (cuFFT) and nothing is copied; a
+ * host loss gets the output copied down and ∂L/∂y copied up once per batch.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -103,6 +104,9 @@ fb_status fb_cdes_train_epoch(fb_cdes_trainer *t, fb_cdes_loss *loss, const floa
     if (schedule->batch > t->batch)
         return fb_error(FB_ERR_USAGE, "CDES: schedule batch %d above the trainer's %d", schedule->batch,
                         t->batch);
+    if (fb_cdes_loss_on_device(loss) && strcmp(t->backend->name, "cuda") != 0)
+        return fb_error(FB_ERR_USAGE, "CDES: a loss made for the cuda backend needs a cuda model, not %s",
+                        t->backend->name);
     float lr = fb_cdes_lr(schedule, epoch);
     double spectral_sum = 0.0, image_sum = 0.0;
     int batches = 0;
@@ -114,16 +118,22 @@ fb_status fb_cdes_train_epoch(fb_cdes_trainer *t, fb_cdes_loss *loss, const floa
                           (uint32_t)epoch, (set_key << 20) + (uint64_t)batches);
         t->backend->to_device(t->device_input, t->noisy, bytes);
         const float *y = fb_model_forward(t->model, t->device_input, count, 1);
-        t->backend->to_host(t->output, y, bytes);
-        float spectral = fb_cdes_spectral_loss(loss, t->doutput, NULL, t->output, count, target);
-        float image = fb_cdes_image_loss(t->doutput, t->output, t->noisy, floats);
+        float spectral, image;
+        if (fb_cdes_loss_on_device(loss)) { /* y, noisy and ∂L/∂y stay on the GPU */
+            FB_TRY(fb_cdes_batch_loss(loss, t->device_grad, y, t->device_input, count, target,
+                                      &spectral, &image));
+        } else {
+            t->backend->to_host(t->output, y, bytes);
+            FB_TRY(fb_cdes_batch_loss(loss, t->doutput, t->output, t->noisy, count, target,
+                                      &spectral, &image));
+            t->backend->to_device(t->device_grad, t->doutput, bytes);
+        }
         if (!isfinite(spectral) || !isfinite(image))
             return fb_error(FB_ERR_NUMERIC,
                             "CDES: loss is not finite at epoch %d, batch %d (spectral %g, image %g)",
                             epoch + 1, batches + 1, spectral, image);
         spectral_sum += spectral;
         image_sum += image;
-        t->backend->to_device(t->device_grad, t->doutput, bytes);
         fb_model_backward(t->model, t->device_grad, 0);
         fb_model_sgd_step(t->model, lr, schedule->momentum, schedule->weight_decay);
     }

@@ -4,13 +4,15 @@
  * Each channel of each image (pixels value/255) goes through
  * fftshift(fft2) → × C1 mask (DC at (H/2, W/2); low: d < r) → ifft2 of the
  * unshifted product → real part, then `norm` (PAPER.md C4: min-max per
- * image and channel, or none). fb_spectral_filter does the per-plane work in
- * parallel; this file only builds the mask and converts the pixels. "dct"
+ * image and channel, or none). fb_spectral_filter_on does the per-plane work
+ * (in parallel on the host, or with cuFFT on the cuda backend); this file
+ * only builds the mask and converts the pixels. "dct"
  * keeps the r×r lowest DCT-II coefficients instead (fb_dct_square_lowpass).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/dataset.h"
 #include "freqbias/spectrum.h"
 
@@ -29,7 +31,7 @@ fb_status fb_freq_parse(const char *name, fb_freq *freq)
 const char *fb_freq_name(fb_freq freq) { return freq_names[freq]; }
 
 fb_status fb_filter_dataset(const fb_dataset *data, fb_freq freq, double r, double r2,
-                            fb_norm norm, float **out, float *imag_ratio)
+                            fb_norm norm, const fb_backend *backend, float **out, float *imag_ratio)
 {
     int h = data->height, w = data->width;
     size_t count = (size_t)data->count * data->channels * h * w;
@@ -65,8 +67,8 @@ fb_status fb_filter_dataset(const fb_dataset *data, fb_freq freq, double r, doub
         fb_mask_high(mask, h, w, r);
     else
         fb_mask_band(mask, h, w, r, r2);
-    fb_status status = fb_spectral_filter(images, images, data->count, data->channels, h, w, mask,
-                                          norm, imag_ratio);
+    fb_status status = fb_spectral_filter_on(backend, images, images, data->count, data->channels, h,
+                                             w, mask, norm, imag_ratio);
     free(mask);
     if (status != FB_OK) {
         free(images);

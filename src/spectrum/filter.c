@@ -29,12 +29,20 @@
  *
  * Threads: parallel over the count·C planes, each computed whole by one thread
  * with the same plan and aligned scratch: bit-identical for any thread count.
+ *
+ * fb_spectral_filter_on sends the work to the GPU when the backend is cuda
+ * (src/backend/cuda/cuda_filter.cu); everything else runs here.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/spectrum.h"
+
+#ifdef FB_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 const char *fb_norm_name(fb_norm norm)
 {
@@ -149,4 +157,34 @@ fb_status fb_spectral_filter(float *out, const float *in, int count, int channel
     if (imag_ratio)
         *imag_ratio = max_ratio;
     return FB_OK;
+}
+
+fb_status fb_spectral_filter_on(const fb_backend *backend, float *out, const float *in, int count,
+                                int channels, int h, int w, const float *mask, fb_norm norm,
+                                float *imag_ratio)
+{
+#ifdef FB_WITH_CUDA
+    if (backend == &fb_backend_cuda) {
+        if (count < 0 || channels < 1)
+            return fb_error(FB_ERR_USAGE, "filter: bad batch %d x %d channels", count, channels);
+        if (norm != FB_NORM_NONE && norm != FB_NORM_MINMAX)
+            return fb_error(FB_ERR_USAGE, "filter: unknown normalisation %d", (int)norm);
+        float *unshifted = malloc((size_t)h * w * sizeof *unshifted); /* [H, W] = ifftshift(mask) */
+        if (!unshifted)
+            return fb_error(FB_ERR_NOMEM, "filter: no memory for a %dx%d mask", h, w);
+        fb_ifftshift_real(unshifted, mask, h, w);
+        /* as the host: the imaginary residual is only measured for a mask
+         * that can leave one */
+        int hermitian = fb_mask_hermitian_violations(mask, h, w) == 0;
+        if (imag_ratio)
+            *imag_ratio = 0.0f;
+        fb_status status = fb_cuda_spectral_filter(out, in, (long long)count * channels, h, w, unshifted,
+                                                   norm == FB_NORM_MINMAX, hermitian ? NULL : imag_ratio);
+        free(unshifted);
+        return status;
+    }
+#else
+    (void)backend; /* a build without CUDA has only host backends */
+#endif
+    return fb_spectral_filter(out, in, count, channels, h, w, mask, norm, imag_ratio);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/dataset.h"
 #include "freqbias/rng.h"
 #include "freqbias/spectrum.h"
@@ -86,7 +87,8 @@ fb_status fb_hars_mix(float *out, const float *x, const float *donor, int channe
     return status;
 }
 
-fb_status fb_hars_build(fb_dataset *out, const fb_dataset *data, const int *donor, double r)
+fb_status fb_hars_build(fb_dataset *out, const fb_dataset *data, const int *donor, double r,
+                        const fb_backend *backend)
 {
     int C = data->channels, h = data->height, w = data->width, n = data->count;
     size_t image = (size_t)C * h * w, total = (size_t)n * image;
@@ -108,10 +110,10 @@ fb_status fb_hars_build(fb_dataset *out, const fb_dataset *data, const int *dono
             pixels[i] = (float)data->pixels[i];
         /* the transform is linear: mix = high(x) + low(donor), one batched
          * filter per part instead of a pair of FFTs per image */
-        status = fb_spectral_filter(high, pixels, n, C, h, w, high_mask, FB_NORM_NONE, NULL);
+        status = fb_spectral_filter_on(backend, high, pixels, n, C, h, w, high_mask, FB_NORM_NONE, NULL);
     }
     if (status == FB_OK)
-        status = fb_spectral_filter(low, pixels, n, C, h, w, low_mask, FB_NORM_NONE, NULL);
+        status = fb_spectral_filter_on(backend, low, pixels, n, C, h, w, low_mask, FB_NORM_NONE, NULL);
     if (status == FB_OK) {
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++) {

@@ -66,11 +66,46 @@ fb_status fb_cuda_fft2(float *out, const float *in, int count, int h, int w);
 fb_status fb_cuda_ifft2_real(float *out, const float *in, int count, int h, int w,
                              float *imag_ratio);
 
+/* The same inverse; plane_ratio (host [count], may be NULL) receives
+ * max|imag| / max|real| of each plane on its own (0 where the real part is
+ * zero), the figure fb_spectral_filter reports per plane. */
+fb_status fb_cuda_ifft2_real_planes(float *out, const float *in, int count, int h, int w,
+                                    float *plane_ratio);
+
 /* out[count, plane] = Σ_c in[count, C, plane], channels summed in order
  * c = 0, 1, ... in float — the same arithmetic as fb_gradient_profiles,
  * so the result is bit-identical to the CPU's. */
 fb_status fb_cuda_channel_sum(float *out, const float *in, int count, int channels,
                               size_t plane);
+
+/* ---- spectrum tools on the GPU (cuda_filter.cu, cuda_cdes.cu) ---------- */
+
+/* fb_spectral_filter on the GPU, for HOST arrays out, in [planes, H, W]
+ * (out may be in): y = real(ifft2(fft2(x) ⊙ mask)), then per-plane min-max
+ * to [0, 1] if minmax. unshifted_mask (host [H, W]) is the C1 mask already
+ * ifftshift-ed. imag_ratio (may be NULL) receives the largest per-plane
+ * max|imag| / max|real| that real() dropped. Planes travel in chunks. */
+fb_status fb_cuda_spectral_filter(float *out, const float *in, long long planes, int h, int w,
+                                  const float *unshifted_mask, int minmax, float *imag_ratio);
+
+/* The CDES training loss (src/spectrum/cdes_loss.c) on device batches.
+ * band_of (host [H·W]): the band of each unshifted fft2 coefficient or −1;
+ * counts (host [FB_CDES_BANDS]): coefficients per band. */
+typedef struct fb_cuda_cdes fb_cuda_cdes;
+fb_status fb_cuda_cdes_create(fb_cuda_cdes **cdes, int max_batch, int h, int w, const int *band_of,
+                              const int *counts);
+void fb_cuda_cdes_free(fb_cuda_cdes *cdes);
+
+/* For device y, x [n, 3, H, W] and host target [FB_CDES_BANDS]:
+ *   image_losses (host [n])   Σ_b (a_b − t_b)² per image
+ *   density (host [n, B])     a, if not NULL
+ *   grad (device [n, 3, H, W]) if not NULL: OVERWRITTEN with ∂L_spec/∂y for
+ *                              the spectral loss scaled by `scale`, then, if
+ *                              x is not NULL, 2(y − x)/count ADDED
+ *   squared_error (host)      Σ (y − x)² in double, if x is not NULL. */
+fb_status fb_cuda_cdes_loss(fb_cuda_cdes *cdes, float *grad, double *image_losses, float *density,
+                            double *squared_error, const float *y, const float *x, int n,
+                            const float *target, double scale);
 
 /* Destroys the cached plans and scratch (end of program). */
 void fb_cuda_fft_cleanup(void);

@@ -18,6 +18,7 @@
  *                       out = re / (H·W) (a float division by the exactly
  *                       representable H·W, as fft.c); max|re| and max|im|
  *                       per plane (one block per plane) for imag_ratio
+ *   fb_cuda_ifft2_real_planes  the same, with one imaginary ratio per plane
  *   fb_cuda_channel_sum out[n, p] = Σ_c in[n, c, p] in channel order, float
  *
  * Determinism: cuFFT runs the same plan with the same algorithm on every
@@ -222,19 +223,12 @@ extern "C" fb_status fb_cuda_fft2(float *out, const float *in, int count, int h,
     return status;
 }
 
-extern "C" fb_status fb_cuda_ifft2_real(float *out, const float *in, int count, int h, int w,
-                                        float *imag_ratio)
+/* out = real(ifft2(in)) of count planes; if maxima (host [count, 2]) is not
+ * NULL it receives each plane's (max|re|, max|im|) of the scaled result. */
+static fb_status inverse_real(float *out, const float *in, int count, int h, int w, float *maxima)
 {
-    FB_TRY(check_shape(count, h, w));
-    if (imag_ratio)
-        *imag_ratio = 0.0f;
-    if (count == 0)
-        return FB_OK;
     const size_t hw = (size_t)h * w, complex_floats = (size_t)count * hw * 2;
     const float scale = (float)hw;
-    float *maxima = (float *)malloc((size_t)count * 2 * sizeof(float)); /* host [count, 2] */
-    if (!maxima)
-        return fb_error(FB_ERR_NOMEM, "cuda fft: out of memory");
     pthread_mutex_lock(&fft_lock);
     cufftHandle plan;
     fb_status status = get_plan(PLAN_C2C, h, w, count, &plan);
@@ -251,21 +245,55 @@ extern "C" fb_status fb_cuda_ifft2_real(float *out, const float *in, int count, 
             size_t total = (size_t)count * hw;
             real_part_kernel<<<fb_cuda_grid(total), FB_CUDA_THREADS>>>(out, scratch, total, scale);
             LAUNCH_CHECK();
-            if (imag_ratio) {
+            if (maxima) {
                 float *d_maxima = scratch + complex_floats; /* [count, 2] */
                 plane_max_kernel<<<count, FB_CUDA_THREADS>>>(d_maxima, scratch, hw, scale);
                 LAUNCH_CHECK();
                 fb_cuda_to_host(maxima, d_maxima, (size_t)count * 2 * sizeof(float));
-                float max_real = 0.0f, max_imag = 0.0f;
-                for (int p = 0; p < count; p++) {
-                    max_real = fmaxf(max_real, maxima[2 * p]);
-                    max_imag = fmaxf(max_imag, maxima[2 * p + 1]);
-                }
-                *imag_ratio = max_real > 0.0f ? max_imag / max_real : 0.0f;
             }
         }
     }
     pthread_mutex_unlock(&fft_lock);
+    return status;
+}
+
+extern "C" fb_status fb_cuda_ifft2_real(float *out, const float *in, int count, int h, int w,
+                                        float *imag_ratio)
+{
+    FB_TRY(check_shape(count, h, w));
+    if (imag_ratio)
+        *imag_ratio = 0.0f;
+    if (count == 0)
+        return FB_OK;
+    float *maxima = NULL; /* host [count, 2] */
+    if (imag_ratio && !(maxima = (float *)malloc((size_t)count * 2 * sizeof(float))))
+        return fb_error(FB_ERR_NOMEM, "cuda fft: out of memory");
+    fb_status status = inverse_real(out, in, count, h, w, maxima);
+    if (status == FB_OK && imag_ratio) {
+        float max_real = 0.0f, max_imag = 0.0f;
+        for (int p = 0; p < count; p++) {
+            max_real = fmaxf(max_real, maxima[2 * p]);
+            max_imag = fmaxf(max_imag, maxima[2 * p + 1]);
+        }
+        *imag_ratio = max_real > 0.0f ? max_imag / max_real : 0.0f;
+    }
+    free(maxima);
+    return status;
+}
+
+extern "C" fb_status fb_cuda_ifft2_real_planes(float *out, const float *in, int count, int h, int w,
+                                               float *plane_ratio)
+{
+    FB_TRY(check_shape(count, h, w));
+    if (count == 0)
+        return FB_OK;
+    float *maxima = NULL; /* host [count, 2] */
+    if (plane_ratio && !(maxima = (float *)malloc((size_t)count * 2 * sizeof(float))))
+        return fb_error(FB_ERR_NOMEM, "cuda fft: out of memory");
+    fb_status status = inverse_real(out, in, count, h, w, maxima);
+    if (status == FB_OK && plane_ratio)
+        for (int p = 0; p < count; p++)
+            plane_ratio[p] = maxima[2 * p] > 0.0f ? maxima[2 * p + 1] / maxima[2 * p] : 0.0f;
     free(maxima);
     return status;
 }
