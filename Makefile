@@ -62,9 +62,10 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 ifneq ($(CUDA),1)
-  TEST_SRC := $(filter-out tests/test_cuda.c,$(TEST_SRC))  # only with CUDA=1
+  TEST_SRC := $(filter-out tests/test_cuda%.c,$(TEST_SRC))  # only with CUDA=1
 endif
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+CUDA_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_cuda*.c))
 TEST_SUPPORT := $(BUILD)/obj/tests/oracle.o $(BUILD)/obj/tests/testutil.o
 BENCH_BIN := $(BUILD)/bench/bench_train
 TOOL_SRC := $(wildcard tools/*.c)
@@ -112,6 +113,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
 
+# the CUDA test programs share their harness (GPU presence, NMSE, device buffers)
+$(CUDA_TEST_BIN): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cuda_testutil.o \
+                  $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
+
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
@@ -136,15 +143,15 @@ test: all $(TEST_BIN)
 	total=$(words $(TEST_BIN)); echo "$$((total-failed)) passed, $$failed failed"; \
 	test $$failed -eq 0
 
-# Plain `make check` also compile-checks the CUDA backend (and links
-# test_cuda) in build-cuda/ when nvcc is installed, so it cannot rot on
-# machines without a GPU; `make check CUDA=1` builds and runs test_cuda.
+# Plain `make check` also compile-checks the CUDA backend (and links the
+# test_cuda* programs) in build-cuda/ when nvcc is installed, so it cannot
+# rot on machines without a GPU; `make check CUDA=1` builds and runs them.
 check: deps
 	@$(MAKE) --no-print-directory test
 ifneq ($(CUDA),1)
 	@if [ -x "$(NVCC)" ]; then \
 	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in build-cuda/ (make CUDA=1 BUILD=build-cuda; nothing runs)"; \
-	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=build-cuda all build-cuda/tests/test_cuda || exit 1; \
+	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=build-cuda all $(CUDA_TEST_BIN:$(BUILD)/%=build-cuda/%) || exit 1; \
 	  echo "=== CUDA backend compiles and links"; \
 	else \
 	  echo "=== no nvcc at $(NVCC): CUDA backend not compile-checked"; \

@@ -4,7 +4,9 @@
 #   1. build with CUDA=1 into build-cuda/ (make -j$(nproc));
 #   2. run build-cuda/tests/test_cuda: every op, a ResNet-18 training step
 #      and a gradient spectrum against cpu-ref, cuFFT against FFTW, TF32 off,
-#      run-to-run bit identity (it fails if the GPU is not seen);
+#      run-to-run bit identity (it fails if the GPU is not seen); then
+#      tests/test_cuda_spectrum: the filters, HARS, the CDES loss and a CDES
+#      training epoch on the GPU against the host;
 #   3. benchmark ResNet-18 width 64, batch 128 training (forward + loss +
 #      backward + SGD) on our cuda backend (bench_train --backend cuda) and
 #      on PyTorch eager on the same GPU (bench/torch_train.py --device cuda,
@@ -80,6 +82,7 @@ fi
 say "make CUDA=1 BUILD=$BUILD -j$JOBS (log: $BUILD/make.log)"
 mkdir -p $BUILD
 make --no-print-directory -j"$JOBS" CUDA=1 BUILD=$BUILD "$@" all $BUILD/tests/test_cuda \
+    $BUILD/tests/test_cuda_spectrum \
     $BUILD/bench/bench_train >$BUILD/make.log 2>&1 || { tail -40 $BUILD/make.log; exit 1; }
 ./$BUILD/freqbias info | grep -E "^(freqbias|profile|backends|blas kernel|cuda) "
 [ "$build_only" = 1 ] && { say "built (GPU_CHECK_BUILD_ONLY=1: stopping here)"; exit 0; }
@@ -89,10 +92,13 @@ if ./$BUILD/freqbias info | grep -q "^cuda  *no CUDA device"; then
 fi
 
 # ---- 2. tests ------------------------------------------------------------------
-say "tests/test_cuda"
-if ./$BUILD/tests/test_cuda >$BUILD/test_cuda.log 2>&1; then tests=passed; else tests=FAILED; fi
-grep -E "^\[ *(RUN|OK|SKIP|SKIPPED|FAILED|PASSED|ERROR) *\]|FAIL|^cuda:" $BUILD/test_cuda.log || true
-say "test_cuda $tests (every comparison line: $BUILD/test_cuda.log)"
+tests=passed
+for program in test_cuda test_cuda_spectrum; do
+    say "tests/$program"
+    if ./$BUILD/tests/$program >$BUILD/$program.log 2>&1; then result=passed; else result=FAILED; tests=FAILED; fi
+    grep -E "^\[ *(RUN|OK|SKIP|SKIPPED|FAILED|PASSED|ERROR) *\]|FAIL|^cuda:" $BUILD/$program.log || true
+    say "$program $result (every comparison line: $BUILD/$program.log)"
+done
 
 # ---- 3. benchmark ----------------------------------------------------------------
 field() { sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p'; }

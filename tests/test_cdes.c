@@ -9,7 +9,8 @@
  * - the image term's gradient;
  * - the noise: reproducible, fresh per batch key, scaled to mean/10;
  * - recombination with C1 masks: the output's low band is the original's,
- *   its high band the kernel output's (before normalisation);
+ *   its high band the kernel output's (before normalisation), and it equals
+ *   the sum of the two filtered halves (C1 and C3 masks: the cuda path);
  * - cdes-train / cdes-generate on a small CIFAR-format fixture: files,
  *   labels and order of the generated sets, identical bytes on a rerun, and a
  *   different seed giving different kernels.
@@ -294,6 +295,40 @@ static void test_recombine(void **state)
     assert_true(r.ok);
 }
 
+/* The identity cdes-generate uses on the cuda backend: ifft2 and real() are
+ * linear, so recombining equals filter(x, low) + filter(y, high), for the C1
+ * masks and for the seed's non-Hermitian C3 masks (host filters here; the
+ * GPU filter is checked against the host one in test_cuda_spectrum). */
+static void test_recombine_is_two_filters(void **state)
+{
+    (void)state;
+    float x[IMAGE], y[IMAGE], whole[IMAGE], part_low[IMAGE], part_high[IMAGE], low[PLANE], high[PLANE];
+    fill_uniform(x, IMAGE, 13, 0.0f, 1.0f);
+    fill_uniform(y, IMAGE, 14, -1.0f, 1.0f);
+    assert_int_equal(fb_fft_prepare(SIDE, SIDE), FB_OK);
+    float *work = aligned_alloc(64, ((fb_cdes_recombine_work_floats(SIDE, SIDE) * sizeof(float) + 63) / 64) * 64);
+    int ok = 1;
+    for (int compat = 0; compat < 2; compat++) {
+        if (compat) {
+            assert_int_equal(fb_mask_cdes(low, high, SIDE, SIDE, 10, NULL, NULL), FB_OK);
+        } else {
+            fb_mask_low(low, SIDE, SIDE, 10.0);
+            fb_mask_high(high, SIDE, SIDE, 10.0);
+        }
+        assert_int_equal(fb_cdes_recombine(whole, x, y, 3, SIDE, SIDE, low, high, work), FB_OK);
+        assert_int_equal(fb_spectral_filter(part_low, x, 1, 3, SIDE, SIDE, low, FB_NORM_NONE, NULL), FB_OK);
+        assert_int_equal(fb_spectral_filter(part_high, y, 1, 3, SIDE, SIDE, high, FB_NORM_NONE, NULL), FB_OK);
+        for (int k = 0; k < IMAGE; k++)
+            part_low[k] += part_high[k];
+        compare_result r = compare_f32(compat ? "recombine = filter(x, low) + filter(y, high), C3 masks"
+                                              : "recombine = filter(x, low) + filter(y, high), C1 masks",
+                                       part_low, whole, IMAGE, 1e-5);
+        ok &= r.ok;
+    }
+    free(work);
+    assert_true(ok);
+}
+
 /* ---- the subcommands on a small fixture ---- */
 
 /* fixture/: data_batch_1.bin = the first 300 images of cifar10_test512,
@@ -423,6 +458,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_loss_forward_and_gradient),
         cmocka_unit_test(test_noise),
         cmocka_unit_test(test_recombine),
+        cmocka_unit_test(test_recombine_is_two_filters),
         cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, work_dir_setup, work_dir_teardown);

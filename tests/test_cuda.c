@@ -55,135 +55,8 @@
 #include "freqbias/rng.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
+#include "cuda_testutil.h"
 #include "testutil.h"
-
-/* ---- GPU presence -------------------------------------------------------- */
-
-static int gpu_present;
-static char gpu_text[320]; /* fb_cuda_describe: the device, or why there is none */
-
-/* Skips the calling test when it needs the GPU and there is none. */
-static void require_device(const fb_backend *candidate, const char *test)
-{
-    if (candidate == &fb_backend_cuda && !gpu_present) {
-        printf("[ SKIP ] %s on cuda: %s\n", test, gpu_text);
-        skip();
-    }
-}
-
-/* ---- comparisons --------------------------------------------------------- */
-
-/* NMSE of got[count] against want[count] (cpu-ref), with a report line.
- * A non-finite got where want is finite counts as an infinite error. */
-static int nmse_ok(const char *label, const float *got, const float *want, size_t count,
-                   double tol)
-{
-    double err2 = 0.0, ref2 = 0.0, max_abs = -1.0, scale = 0.0;
-    size_t worst = 0;
-    for (size_t i = 0; i < count; i++) {
-        double g = got[i], w = want[i];
-        double d = (isfinite(g) && isfinite(w)) ? fabs(g - w) : (g == w ? 0.0 : INFINITY);
-        err2 += d * d;
-        ref2 += w * w;
-        if (fabs(w) > scale)
-            scale = fabs(w);
-        if (d > max_abs) {
-            max_abs = d;
-            worst = i;
-        }
-    }
-    double nmse = ref2 > 0.0 ? err2 / ref2 : (err2 > 0.0 ? INFINITY : 0.0);
-    double max_rel = scale > 0.0 ? max_abs / scale : max_abs;
-    if (max_abs < 0.0)
-        max_abs = 0.0;
-    int ok = nmse <= tol;
-    printf("[%s] n=%zu nmse=%.2e max_rel=%.2e (vs max|ref|=%.2e) worst=[%zu] got %.9g want %.9g "
-           "%s\n",
-           label, count, nmse, max_rel, scale, worst, count ? got[worst] : 0.0,
-           count ? want[worst] : 0.0, ok ? "ok" : "FAIL");
-    return ok;
-}
-
-/* A printf-formatted label, valid until the next call. */
-static const char *label(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static const char *label(const char *format, ...)
-{
-    static char text[256];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(text, sizeof text, format, args);
-    va_end(args);
-    return text;
-}
-
-/* ---- device buffers ------------------------------------------------------ */
-
-#define MAX_BUFFERS 64
-
-/* Every device buffer of one backend run, released together. */
-typedef struct device_set {
-    const fb_backend *backend;
-    int count;
-    void *buffers[MAX_BUFFERS];
-} device_set;
-
-static void *dev_alloc(device_set *d, size_t bytes)
-{
-    assert_true(d->count < MAX_BUFFERS);
-    void *p = d->backend->alloc(bytes);
-    assert_non_null(p);
-    d->buffers[d->count++] = p;
-    return p;
-}
-
-/* host[count] uploaded (NULL stays NULL) */
-static float *dev_upload(device_set *d, const float *host, size_t count)
-{
-    if (!host)
-        return NULL;
-    float *p = dev_alloc(d, count * sizeof(float));
-    d->backend->to_device(p, host, count * sizeof(float));
-    return p;
-}
-
-/* count NaNs: an op that leaves an element unwritten fails the comparison */
-static float *dev_nan(device_set *d, size_t count)
-{
-    float *poison = malloc(count * sizeof(float));
-    assert_non_null(poison);
-    for (size_t i = 0; i < count; i++)
-        poison[i] = NAN;
-    float *p = dev_upload(d, poison, count);
-    free(poison);
-    return p;
-}
-
-static void dev_download(device_set *d, float *host, const float *device, size_t count)
-{
-    d->backend->to_host(host, device, count * sizeof(float));
-}
-
-static void dev_release(device_set *d)
-{
-    for (int i = 0; i < d->count; i++)
-        d->backend->release(d->buffers[i]);
-    d->count = 0;
-}
-
-static float *host_random(size_t count, uint64_t seed, float lo, float hi)
-{
-    float *v = malloc((count ? count : 1) * sizeof(float));
-    assert_non_null(v);
-    fill_uniform(v, count, seed, lo, hi);
-    return v;
-}
-
-static float *host_floats(size_t count)
-{
-    float *v = malloc((count ? count : 1) * sizeof(float));
-    assert_non_null(v);
-    return v;
-}
 
 /* ---- 1. every op against cpu-ref ----------------------------------------- */
 
@@ -945,11 +818,7 @@ static void test_backend_by_name(void **state)
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
-    gpu_present = fb_cuda_describe(gpu_text, sizeof gpu_text);
-    printf("cuda: %s\n", gpu_text);
-    if (!gpu_present)
-        printf("cuda: no GPU, so every cuda test below is skipped (reason above); the same checks "
-               "run with the cpu backend as the control\n");
+    cuda_test_init();
     void *cuda = (void *)&fb_backend_cuda, *cpu = (void *)&fb_backend_cpu;
 /* a test named after the backend it runs on, e.g. "ops vs cpu-ref (cuda)" */
 #define ON(name, function, backend) {name " (" #backend ")", function, NULL, NULL, backend}

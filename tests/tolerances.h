@@ -68,6 +68,13 @@
  * measured for the cpu backend against cpu-ref: 4.4e-15. */
 #define TOL_CUDA_SPECTRUM_NMSE 1e-7
 
+/* A scalar loss (the CDES spectral and image terms, tests/test_cuda_spectrum.c)
+ * as NMSE of one value: the squared relative error, so 1e-10 is a relative
+ * error of 1e-5. Both terms are means of ~10^4 float-rounded values summed
+ * in double, so a correct float32 implementation lands near 1e-14; a wrong
+ * band, scale or sign is off by far more than 1e-5. */
+#define TOL_CUDA_CDES_LOSS_NMSE 1e-10
+
 /* BatchNorm running statistics after one training forward. */
 #define TOL_PARITY_RUNNING_STATS 1e-4
 
