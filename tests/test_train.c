@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/dataset.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/json.h"
@@ -378,6 +379,23 @@ static void test_filter_command(void **state)
     if (code != 0)
         print_log(log);
     assert_int_equal(code, 0);
+    /* --backend: a CPU backend filters on the host (same bytes); cuda needs a
+     * CUDA=1 build and a GPU, and says which is missing before writing anything */
+    assert_int_equal(RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "high", "--r", "12",
+                         "--norm", "none", "--backend", "cpu-ref", "--out", in_work("high12_ref.npy")), 0);
+    assert_true(same_file("filter --backend cpu-ref = default", in_work("high12.npy"), in_work("high12_ref.npy")));
+    if (fb_backend_by_name("cuda") == NULL) {
+        code = RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "high", "--r", "12",
+                   "--backend", "cuda", "--out", in_work("cuda.npy"));
+        size_t cuda_size;
+        char *cuda_text = read_file(log, &cuda_size);
+        printf("[filter --backend cuda without a GPU] exit %d: %s", code, cuda_text);
+        assert_int_equal(code, 1);
+        assert_non_null(strstr(cuda_text, "backend 'cuda'"));
+        free(cuda_text);
+        struct stat none;
+        assert_int_equal(stat(in_work("cuda.npy"), &none), -1);
+    }
     assert_int_equal(RUN(log, "filter", "--input", fixture("cifar10_test512.bin"), "--freq", "low", "--r", "4",
                          "--layout", "seed", "--out", in_work("seed"), "--check"), 0);
     size_t check_size;

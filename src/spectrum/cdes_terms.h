@@ -19,6 +19,8 @@
 #ifndef FREQBIAS_CDES_TERMS_H
 #define FREQBIAS_CDES_TERMS_H
 
+#include <math.h>
+
 #include "freqbias/cdes.h"
 
 #ifdef __CUDACC__
