@@ -7,7 +7,8 @@
  *   1. fb_spectral_filter_on: C1 low/high/band masks and the seed's
  *      non-Hermitian C3 masks, no normalisation and min-max, 32×32 and
  *      28×28 planes (NMSE ≤ TOL_CUDA_OP_NMSE; the imaginary ratio 0 for a
- *      Hermitian mask, within 1e-3 relative otherwise);
+ *      Hermitian mask, within 1e-3 relative otherwise), and the DCT square
+ *      low-pass (k = 1 .. beyond the plane) against FFTW's;
  *   2. fb_hars_build on 6,144 images (18,432 planes: more than one of the
  *      GPU filter's chunks): labels equal, no byte more than 1 apart, and
  *      at most 1e-3 of them apart at all (float rounding at a truncation
@@ -22,7 +23,8 @@
  * Without a GPU every cuda test is skipped with the runtime's reason. The
  * control runs tests 1, 3 and 4 with a host candidate that follows the GPU's
  * algorithm rather than the host code's: the full complex FFT path for every
- * mask with per-plane imaginary ratios (1), the batched FFT → per-band
+ * mask with per-plane imaginary ratios and the DCT as the projection
+ * P_H · x · P_W in float (1), the batched FFT → per-band
  * coefficient lists → shared cdes_terms.h → batched inverse pipeline of
  * cuda_cdes.cu with the image term summed in another order (3), and the cpu
  * backend with the host loss (4). That shows on every machine that the
@@ -151,6 +153,78 @@ static void test_filter_vs_host(void **state)
                        ratio_ok ? "ok" : "FAIL");
                 failures += !ratio_ok;
             }
+        free(x);
+        free(want);
+        free(got);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The control's candidate for the DCT low-pass: the GPU's projection
+ * P_H · x · P_W (cuda_dct.cu) in float on the host. */
+static void dct_projection(float *p, int n, int k)
+{
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (int u = 0; u < k && u < n; u++)
+                sum += (u == 0 ? 1.0 / n : 2.0 / n) * cos(pi * u * (2 * i + 1) / (2.0 * n)) *
+                       cos(pi * u * (2 * j + 1) / (2.0 * n));
+            p[i * n + j] = (float)sum;
+        }
+}
+
+static void projected_lowpass(float *out, const float *in, int planes, int h, int w, int k)
+{
+    float *rows = host_floats((size_t)h * h), *cols = host_floats((size_t)w * w), *t = host_floats((size_t)h * w);
+    dct_projection(rows, h, k);
+    dct_projection(cols, w, k);
+    for (int p = 0; p < planes; p++) {
+        const float *x = in + (size_t)p * h * w; /* [H, W] */
+        float *y = out + (size_t)p * h * w;      /* [H, W] */
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float sum = 0.0f;
+                for (int m = 0; m < h; m++)
+                    sum += rows[i * h + m] * x[m * w + j];
+                t[i * w + j] = sum;
+            }
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float sum = 0.0f;
+                for (int m = 0; m < w; m++)
+                    sum += t[i * w + m] * cols[m * w + j];
+                y[i * w + j] = sum;
+            }
+    }
+    free(rows);
+    free(cols);
+    free(t);
+}
+
+static void test_dct_vs_host(void **state)
+{
+    const fb_backend *cand = *state;
+    require_device(cand, __func__);
+    static const int sides[] = {32, 28}, ks[] = {1, 4, 8, 16, 32, 40};
+    const int planes = 18;
+    int failures = 0;
+    for (size_t s = 0; s < sizeof sides / sizeof *sides; s++) {
+        int h = sides[s], w = sides[s];
+        size_t n = (size_t)planes * h * w;
+        float *x = host_random(n, 400 + s, 0.0f, 1.0f), *want = host_floats(n), *got = host_floats(n);
+        for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+            for (size_t j = 0; j < n; j++)
+                got[j] = NAN;
+            assert_int_equal(fb_dct_square_lowpass(want, x, planes, h, w, ks[i]), FB_OK);
+            if (cand == &fb_backend_cuda)
+                assert_int_equal(fb_dct_square_lowpass_on(cand, got, x, planes, h, w, ks[i]), FB_OK);
+            else
+                projected_lowpass(got, x, planes, h, w, ks[i]);
+            failures += !nmse_ok(label("DCT low-pass k=%d %dx%d, %s", ks[i], h, w, cand->name), got, want, n,
+                                 TOL_CUDA_OP_NMSE);
+        }
         free(x);
         free(want);
         free(got);
@@ -437,11 +511,13 @@ int main(int argc, char **argv)
 #define ON(name, function, backend) {name " (" #backend ")", function, NULL, NULL, backend}
     const struct CMUnitTest tests[] = {
         ON("filter vs host", test_filter_vs_host, cuda),
+        ON("DCT low-pass vs host", test_dct_vs_host, cuda),
         ON("HARS vs host", test_hars_vs_host, cuda),
         ON("CDES loss vs host", test_cdes_loss_vs_host, cuda),
         ON("CDES epoch vs cpu-ref", test_cdes_epoch_vs_cpu_ref, cuda),
         /* control: host candidates that follow the GPU's algorithm */
         ON("filter vs host", test_filter_vs_host, cpu),
+        ON("DCT low-pass vs host", test_dct_vs_host, cpu),
         ON("CDES loss vs host", test_cdes_loss_vs_host, cpu),
         ON("CDES epoch vs cpu-ref", test_cdes_epoch_vs_cpu_ref, cpu),
     };

@@ -224,6 +224,13 @@ double fb_check_low_high_sum(const float *x, const float *x_low, const float *x_
  * identity, k = 1 leaves each plane's mean. */
 fb_status fb_dct_square_lowpass(float *out, const float *in, size_t planes, int h, int w, int k);
 
+/* The same on `backend` (host arrays either way): the cuda backend computes
+ * the equivalent projection P_H · x · P_W (P = Σ_{u<k} c_u c_uᵀ over the
+ * orthonormal DCT-II vectors) with cuBLAS (fb_cuda_dct_square_lowpass),
+ * equal to float rounding; NULL or a CPU backend is fb_dct_square_lowpass. */
+fb_status fb_dct_square_lowpass_on(const struct fb_backend *backend, float *out, const float *in,
+                                   size_t planes, int h, int w, int k);
+
 /* ---- gradient spectra (PAPER.md E2, grad.py) ----------------------------- */
 
 /* Per image of input gradients grads[n, C, H, W]: sum over channels →
@@ -295,9 +302,9 @@ const char *fb_freq_name(fb_freq freq);
 /* The images of a dataset (uint8, taken as value/255 in [0,1]) filtered per
  * channel with the C1 mask of `freq` and normalised by `norm`:
  * *out = malloc'd float [count, C, H, W]. imag_ratio (may be NULL) gets the
- * largest imaginary residual of the inverse FFTs. The Fourier filters run
- * on `backend` (fb_spectral_filter_on: cuda → cuFFT; NULL → host); "dct"
- * always runs on the host (FFTW's DCT-II). */
+ * largest imaginary residual of the inverse FFTs. The filters run on
+ * `backend` (fb_spectral_filter_on / fb_dct_square_lowpass_on: cuda → the
+ * GPU; NULL → the host). */
 fb_status fb_filter_dataset(const struct fb_dataset *data, fb_freq freq, double r, double r2,
                             fb_norm norm, const struct fb_backend *backend, float **out,
                             float *imag_ratio);

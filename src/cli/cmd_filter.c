@@ -29,10 +29,10 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: freqbias filter --data DIR [--dataset cifar10] [--split train|test] (or --input FILE|DIR)\n"
-                 "                       --freq low|high|band --r R [--r2 R2] [--norm minmax|none]\n"
+                 "                       --freq low|high|band|dct --r R [--r2 R2] [--norm minmax|none]\n"
                  "                       [--layout cifar|seed] --out PATH [--threads T] [--backend cpu|cuda]\n"
                  "                       [--check] [--samples FILE.png]\n"
-                 "--backend cuda runs the FFTs on the GPU (cuFFT); dct always runs on the host.\n"
+                 "--backend cuda filters on the GPU (cuFFT; dct with cuBLAS).\n"
                  "--check also verifies the conventions on this data: X_low + X_high = x (C1 masks, no\n"
                  "normalisation), the mask's Hermitian symmetry, and the imaginary residual of the inverses.\n");
 }

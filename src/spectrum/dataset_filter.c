@@ -7,7 +7,7 @@
  * image and channel, or none). fb_spectral_filter_on does the per-plane work
  * (in parallel on the host, or with cuFFT on the cuda backend); this file
  * only builds the mask and converts the pixels. "dct"
- * keeps the r×r lowest DCT-II coefficients instead (fb_dct_square_lowpass).
+ * keeps the r×r lowest DCT-II coefficients instead (fb_dct_square_lowpass_on).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +49,8 @@ fb_status fb_filter_dataset(const fb_dataset *data, fb_freq freq, double r, doub
     fb_u8_to_unit(images, data->pixels, count);
     if (freq == FB_FREQ_DCT_LOW) {
         free(mask);
-        fb_status status = fb_dct_square_lowpass(images, images, (size_t)data->count * data->channels,
-                                                 h, w, (int)r);
+        fb_status status = fb_dct_square_lowpass_on(backend, images, images,
+                                                    (size_t)data->count * data->channels, h, w, (int)r);
         if (status == FB_OK && norm == FB_NORM_MINMAX)
             fb_minmax_planes(images, (size_t)data->count * data->channels, (size_t)h * w);
         if (imag_ratio)

@@ -9,13 +9,20 @@
  * keeps the DC term (each channel becomes its mean). Plans (FFTW_ESTIMATE)
  * are made once per shape outside the parallel loop and executed per plane
  * with the new-array interface on 64-byte aligned scratch.
+ * fb_dct_square_lowpass_on sends the work to the GPU on the cuda backend
+ * (src/backend/cuda/cuda_dct.cu, the same projection as two matrix products).
  */
 #include <fftw3.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/spectrum.h"
+
+#ifdef FB_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 typedef struct dct_plans {
     int h, w;
@@ -81,4 +88,16 @@ fb_status fb_dct_square_lowpass(float *out, const float *in, size_t planes, int 
         fftwf_free(work);
     }
     return failed ? fb_error(FB_ERR_NOMEM, "DCT low-pass: out of memory") : FB_OK;
+}
+
+fb_status fb_dct_square_lowpass_on(const fb_backend *backend, float *out, const float *in, size_t planes,
+                                   int h, int w, int k)
+{
+#ifdef FB_WITH_CUDA
+    if (backend == &fb_backend_cuda)
+        return fb_cuda_dct_square_lowpass(out, in, planes, h, w, k);
+#else
+    (void)backend; /* a build without CUDA has only host backends */
+#endif
+    return fb_dct_square_lowpass(out, in, planes, h, w, k);
 }

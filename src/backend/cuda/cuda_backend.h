@@ -88,6 +88,11 @@ fb_status fb_cuda_channel_sum(float *out, const float *in, int count, int channe
 fb_status fb_cuda_spectral_filter(float *out, const float *in, long long planes, int h, int w,
                                   const float *unshifted_mask, int minmax, float *imag_ratio);
 
+/* fb_dct_square_lowpass on the GPU (cuda_dct.cu), for HOST arrays out, in
+ * [planes, H, W] (out may be in): each plane projected onto its k×k lowest
+ * DCT-II basis functions as P_H · x · P_W with two batched SGEMMs. */
+fb_status fb_cuda_dct_square_lowpass(float *out, const float *in, size_t planes, int h, int w, int k);
+
 /* The CDES training loss (src/spectrum/cdes_loss.c) on device batches.
  * band_of (host [H·W]): the band of each unshifted fft2 coefficient or −1;
  * counts (host [FB_CDES_BANDS]): coefficients per band. */
