@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "backend/cuda/cuda_backend.h"
+#include "freqbias/dataset.h"
 #include "cuda_testutil.h"
 #include "testutil.h"
 
@@ -26,6 +27,13 @@ void cuda_test_init(void)
     if (!gpu_present)
         printf("cuda: no GPU, so every cuda test below is skipped (reason above); the same checks "
                "run with the cpu backend as the control\n");
+}
+
+int cuda_test_finish(int failures)
+{
+    if (gpu_present)
+        fb_cuda_fft_cleanup();
+    return failures != 0;
 }
 
 void require_device(const fb_backend *candidate, const char *test)
@@ -66,14 +74,16 @@ int nmse_ok(const char *label, const float *got, const float *want, size_t count
     return ok;
 }
 
-const char *label(const char *format, ...)
+/* images of ref_data/cifar10_test512.bin (512 real CIFAR-10 test images) */
+int load_test_images(fb_dataset *data)
 {
-    static char text[256];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(text, sizeof text, format, args);
-    va_end(args);
-    return text;
+    char path[600];
+    snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
+    if (fb_dataset_load_path(path, data) != FB_OK) {
+        print_message("cannot read %s: %s\n", path, fb_error_message());
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- device buffers ------------------------------------------------------ */

@@ -7,7 +7,8 @@
  *   comparisons    nmse_ok(): normalised mean squared error
  *                  Σ(got − want)²/Σ want² against a bound, with a report
  *                  line giving the largest error relative to max|want| and
- *                  where it is; label(): a printf-formatted label
+ *                  where it is (label() for the line is in testutil.h)
+ *   data           load_test_images(): ref_data's 512 CIFAR-10 test images
  *   buffers        device_set: every buffer of one backend run, uploaded,
  *                  NaN-poisoned or downloaded through the backend's table and
  *                  released together; host_random/host_floats for the host
@@ -30,6 +31,14 @@ extern char gpu_text[320];   /* fb_cuda_describe: the device, or why there is no
  * tests will be skipped while the control runs). */
 void cuda_test_init(void);
 
+/* A cmocka test of `function` with the backend as its state, named after
+ * it, e.g. "ops vs cpu-ref (cuda)"; `backend` is a void * variable. */
+#define ON(name, function, backend) {name " (" #backend ")", function, NULL, NULL, backend}
+
+/* After the tests: releases cuFFT's plans when a GPU was used; returns the
+ * program's exit status for `failures`. */
+int cuda_test_finish(int failures);
+
 /* Skips the calling test when candidate is the cuda backend and there is
  * no GPU. */
 void require_device(const fb_backend *candidate, const char *test);
@@ -39,8 +48,10 @@ void require_device(const fb_backend *candidate, const char *test);
  * NMSE ≤ tol. */
 int nmse_ok(const char *label, const float *got, const float *want, size_t count, double tol);
 
-/* A printf-formatted label, valid until the next call. */
-const char *label(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* The 512 CIFAR-10 test images of ref_data (cifar10_test512.bin); 0 with a
+ * message when they cannot be read. */
+struct fb_dataset;
+int load_test_images(struct fb_dataset *data);
 
 #define MAX_BUFFERS 64
 

@@ -717,17 +717,6 @@ static spectrum_pair gradient_spectrum(const fb_backend *b, const fb_dataset *da
     return s;
 }
 
-static int load_test_images(fb_dataset *data)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
-    if (fb_dataset_load_path(path, data) != FB_OK) {
-        print_message("cannot read %s: %s\n", path, fb_error_message());
-        return 0;
-    }
-    return 1;
-}
-
 static void test_gradient_spectrum_vs_cpu_ref(void **state)
 {
     const fb_backend *cand = *state;
@@ -820,8 +809,6 @@ int main(int argc, char **argv)
     fb_runtime_init(argc, argv);
     cuda_test_init();
     void *cuda = (void *)&fb_backend_cuda, *cpu = (void *)&fb_backend_cpu;
-/* a test named after the backend it runs on, e.g. "ops vs cpu-ref (cuda)" */
-#define ON(name, function, backend) {name " (" #backend ")", function, NULL, NULL, backend}
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backend_by_name),
         ON("memory", test_memory, cuda),
@@ -840,7 +827,5 @@ int main(int argc, char **argv)
         ON("rerun bits", test_rerun_bits, cpu),
     };
     int failures = cmocka_run_group_tests_name("cuda backend vs cpu-ref", tests, NULL, NULL);
-    if (gpu_present)
-        fb_cuda_fft_cleanup();
-    return failures != 0;
+    return cuda_test_finish(failures);
 }

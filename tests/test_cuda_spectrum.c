@@ -58,17 +58,6 @@
 #define PLANE (SIDE * SIDE)
 #define IMAGE (3 * PLANE)
 
-static int load_test_images(fb_dataset *data)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
-    if (fb_dataset_load_path(path, data) != FB_OK) {
-        print_message("cannot read %s: %s\n", path, fb_error_message());
-        return 0;
-    }
-    return 1;
-}
-
 /* images[n, 3, 32, 32] in [0, 1]: the first n CIFAR test images */
 static float *unit_images(int n)
 {
@@ -508,7 +497,6 @@ int main(int argc, char **argv)
     fb_runtime_init(argc, argv);
     cuda_test_init();
     void *cuda = (void *)&fb_backend_cuda, *cpu = (void *)&fb_backend_cpu;
-#define ON(name, function, backend) {name " (" #backend ")", function, NULL, NULL, backend}
     const struct CMUnitTest tests[] = {
         ON("filter vs host", test_filter_vs_host, cuda),
         ON("DCT low-pass vs host", test_dct_vs_host, cuda),
@@ -522,7 +510,5 @@ int main(int argc, char **argv)
         ON("CDES epoch vs cpu-ref", test_cdes_epoch_vs_cpu_ref, cpu),
     };
     int failures = cmocka_run_group_tests_name("spectrum tools on cuda vs the host", tests, NULL, NULL);
-    if (gpu_present)
-        fb_cuda_fft_cleanup();
-    return failures != 0;
+    return cuda_test_finish(failures);
 }

@@ -147,18 +147,6 @@ static void scratch_release(scratch *s)
     s->devices = s->hosts = 0;
 }
 
-/* A printf-formatted label, valid until the next call. */
-static const char *label(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static const char *label(const char *format, ...)
-{
-    static char text[256];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(text, sizeof text, format, args);
-    va_end(args);
-    return text;
-}
-
 /* 1 when the oracle comparison fails (so checks can count failures). */
 static int differs_from_oracle(const char *name, const float *got, const double *want,
                                size_t count)

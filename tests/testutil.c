@@ -144,6 +144,16 @@ void fill_uniform_f64(double *data, size_t count, uint64_t seed, double lo, doub
     }
 }
 
+const char *label(const char *format, ...)
+{
+    static char text[256];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    return text;
+}
+
 const char *ref_data_dir(void)
 {
     const char *path = getenv("FREQBIAS_REF_DATA");

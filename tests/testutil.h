@@ -39,6 +39,9 @@ void fill_uniform_f64(double *data, size_t count, uint64_t seed, double lo, doub
 
 /* The ref_data folder (FREQBIAS_REF_DATA or "ref_data" from the repo root). */
 const char *ref_data_dir(void);
+
+/* A printf-formatted label for a comparison line, valid until the next call. */
+const char *label(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* A fresh folder under /tmp; removed by remove_tree. */
 char *make_temp_dir(void);
 void remove_tree(const char *path);

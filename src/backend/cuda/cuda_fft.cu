@@ -161,26 +161,16 @@ static __global__ void real_part_kernel(float *out, const float *c, size_t total
 /* maxima[plane] = (max |re|/(H·W), max |im|/(H·W)) of one plane per block */
 static __global__ void plane_max_kernel(float *maxima, const float *c, size_t hw, float scale)
 {
-    __shared__ float re_max[FB_CUDA_THREADS], im_max[FB_CUDA_THREADS];
     const float *plane = c + (size_t)blockIdx.x * hw * 2;
     float mr = 0.0f, mi = 0.0f;
     for (size_t p = threadIdx.x; p < hw; p += blockDim.x) {
         mr = fmaxf(mr, fabsf(plane[2 * p] / scale));
         mi = fmaxf(mi, fabsf(plane[2 * p + 1] / scale));
     }
-    re_max[threadIdx.x] = mr;
-    im_max[threadIdx.x] = mi;
-    __syncthreads();
-    for (unsigned s = FB_CUDA_THREADS / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            re_max[threadIdx.x] = fmaxf(re_max[threadIdx.x], re_max[threadIdx.x + s]);
-            im_max[threadIdx.x] = fmaxf(im_max[threadIdx.x], im_max[threadIdx.x + s]);
-        }
-        __syncthreads();
-    }
+    float2 block = fb_block_max2(mr, mi);
     if (threadIdx.x == 0) {
-        maxima[2 * blockIdx.x] = re_max[0];
-        maxima[2 * blockIdx.x + 1] = im_max[0];
+        maxima[2 * blockIdx.x] = block.x;
+        maxima[2 * blockIdx.x + 1] = block.y;
     }
 }
 

@@ -39,24 +39,14 @@ static __global__ void mask_kernel(float *spectrum, const float *mask, size_t to
 /* each plane of y[count, plane] to [0, 1]: one block per plane */
 static __global__ void minmax_kernel(float *y, size_t plane)
 {
-    __shared__ float lows[FB_CUDA_THREADS], highs[FB_CUDA_THREADS];
     float *v = y + (size_t)blockIdx.x * plane;
     float lo = v[0], hi = v[0];
     for (size_t p = threadIdx.x; p < plane; p += blockDim.x) {
         lo = fminf(lo, v[p]);
         hi = fmaxf(hi, v[p]);
     }
-    lows[threadIdx.x] = lo;
-    highs[threadIdx.x] = hi;
-    __syncthreads();
-    for (unsigned s = FB_CUDA_THREADS / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            lows[threadIdx.x] = fminf(lows[threadIdx.x], lows[threadIdx.x + s]);
-            highs[threadIdx.x] = fmaxf(highs[threadIdx.x], highs[threadIdx.x + s]);
-        }
-        __syncthreads();
-    }
-    float low = lows[0], range = highs[0] - lows[0];
+    float2 block = fb_block_max2(-lo, hi); /* (−min, max) */
+    float low = -block.x, range = block.y - low;
     for (size_t p = threadIdx.x; p < plane; p += blockDim.x)
         v[p] = range > 0.0f ? (v[p] - low) / range : 0.0f;
 }

@@ -10,7 +10,8 @@
  *     serially (a fixed set in a fixed order), then the block adds the
  *     partials in a fixed binary tree in shared memory. The result depends
  *     on the data and on FB_CUDA_REDUCE_THREADS only — never on scheduling —
- *     and no atomics are used anywhere;
+ *     and no atomics are used anywhere; block maxima (fb_block_max2) the
+ *     same way;
  *   - row-major GEMM helpers over cuBLAS (column-major), TF32 off;
  *   - the prototypes of every op, gathered into fb_backend_cuda in
  *     cuda_backend.cu.
@@ -96,6 +97,29 @@ static __device__ double fb_block_sum(double value)
     double total = partial[0];
     __syncthreads(); /* the array is reused by the next call */
     return total;
+}
+
+/* Block-wide maxima of two per-thread values (blockDim.x must be
+ * FB_CUDA_THREADS), returned to every thread as (max a, max b). A maximum
+ * does not depend on the order it is taken in, so this is exact and
+ * deterministic; a minimum is −max(−x). */
+static __device__ float2 fb_block_max2(float a, float b)
+{
+    __shared__ float first[FB_CUDA_THREADS], second[FB_CUDA_THREADS];
+    unsigned t = threadIdx.x;
+    first[t] = a;
+    second[t] = b;
+    __syncthreads();
+    for (unsigned s = FB_CUDA_THREADS / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            first[t] = fmaxf(first[t], first[t + s]);
+            second[t] = fmaxf(second[t], second[t + s]);
+        }
+        __syncthreads();
+    }
+    float2 result = make_float2(first[0], second[0]);
+    __syncthreads(); /* the arrays are reused by the next call */
+    return result;
 }
 
 /* ---- cuBLAS (cuda_runtime.cu) --------------------------------------------
