@@ -6,7 +6,8 @@
 #      and a gradient spectrum against cpu-ref, cuFFT against FFTW, TF32 off,
 #      run-to-run bit identity (it fails if the GPU is not seen); then
 #      tests/test_cuda_spectrum: the filters, HARS, the CDES loss and a CDES
-#      training epoch on the GPU against the host;
+#      training epoch on the GPU against the host (both with
+#      FREQBIAS_CUDA_SYNC=1, so a kernel fault names its own launch);
 #   3. benchmark ResNet-18 width 64, batch 128 training (forward + loss +
 #      backward + SGD) on our cuda backend (bench_train --backend cuda) and
 #      on PyTorch eager on the same GPU (bench/torch_train.py --device cuda,
@@ -95,7 +96,8 @@ fi
 tests=passed
 for program in test_cuda test_cuda_spectrum; do
     say "tests/$program"
-    if ./$BUILD/tests/$program >$BUILD/$program.log 2>&1; then result=passed; else result=FAILED; tests=FAILED; fi
+    # FREQBIAS_CUDA_SYNC=1: a fault inside a kernel is reported at its own launch
+    if FREQBIAS_CUDA_SYNC=1 ./$BUILD/tests/$program >$BUILD/$program.log 2>&1; then result=passed; else result=FAILED; tests=FAILED; fi
     grep -E "^\[ *(RUN|OK|SKIP|SKIPPED|FAILED|PASSED|ERROR) *\]|FAIL|^cuda:" $BUILD/$program.log || true
     say "$program $result (every comparison line: $BUILD/$program.log)"
 done

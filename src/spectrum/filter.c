@@ -169,6 +169,8 @@ fb_status fb_spectral_filter_on(const fb_backend *backend, float *out, const flo
             return fb_error(FB_ERR_USAGE, "filter: bad batch %d x %d channels", count, channels);
         if (norm != FB_NORM_NONE && norm != FB_NORM_MINMAX)
             return fb_error(FB_ERR_USAGE, "filter: unknown normalisation %d", (int)norm);
+        if (h < 2 || w < 2)
+            return fb_error(FB_ERR_UNSUPPORTED, "filter on cuda: %dx%d planes (2x2 at least)", h, w);
         float *unshifted = malloc((size_t)h * w * sizeof *unshifted); /* [H, W] = ifftshift(mask) */
         if (!unshifted)
             return fb_error(FB_ERR_NOMEM, "filter: no memory for a %dx%d mask", h, w);

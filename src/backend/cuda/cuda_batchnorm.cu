@@ -30,7 +30,7 @@
 /* address of element e = n·P + p of channel c */
 static __device__ size_t channel_index(size_t e, int c, int channels, int spatial)
 {
-    size_t n = e / spatial, p = e % spatial;
+    size_t p, n = fb_divmod(e, (size_t)spatial, &p);
     return (n * channels + c) * spatial + p;
 }
 

@@ -11,15 +11,13 @@
  * FFTW's REDFT10 / REDFT01 pair with the 1/(4HW) (dct.c) computes the same
  * projection, so the results agree to float rounding. P_H and P_W are built
  * in double on the host and rounded once; the two products per plane are
- * batched cuBLAS SGEMMs (TF32 off, the backend's handle), a chunk of planes
- * at a time, with the planes in host memory before and after.
+ * batched cuBLAS SGEMMs (TF32 off, the backend's handle), a chunk of at most
+ * 2^24 pixels at a time, with the planes in host memory before and after.
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "backend/cuda/cuda_internal.cuh"
-
-#define DCT_CHUNK 16384 /* planes per transfer: 128 MiB of device buffers at 32×32 */
 
 /* projection[N, N] onto the first min(k, N) orthonormal DCT-II vectors */
 static void projection(float *p, int n, int k)
@@ -45,7 +43,7 @@ extern "C" fb_status fb_cuda_dct_square_lowpass(float *out, const float *in, siz
     if (planes == 0)
         return FB_OK;
     const size_t plane = (size_t)h * w;
-    const int chunk = planes < DCT_CHUNK ? (int)planes : DCT_CHUNK;
+    const int chunk = fb_cuda_chunk_planes((long long)planes, plane); /* ≤ 2^24 pixels */
     float *p_rows = (float *)malloc((size_t)h * h * sizeof(float)); /* host [H, H] */
     float *p_cols = (float *)malloc((size_t)w * w * sizeof(float)); /* host [W, W] */
     float *d_rows = (float *)fb_cuda_alloc((size_t)h * h * sizeof(float));          /* [H, H] */

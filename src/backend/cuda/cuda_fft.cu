@@ -25,8 +25,12 @@
  * call (the plan is fixed per (kind, H, W, count) and cached), on stream 0,
  * so results are identical from run to run on one GPU and library version;
  * against FFTW they differ by float rounding (~1e-7 relative). The maxima
- * are order-independent. Plans and scratch are shared by all callers, so
- * every call holds one lock from start to finish.
+ * are order-independent. cuFFT may pick other kernels for another batch
+ * count, so a plane transformed in a batch of another size may differ in
+ * the last bits (same batches, same bits). Plans and scratch are shared by
+ * all callers, so every call holds one lock while it queues its work; the
+ * work itself may still run after the lock is released, which is safe
+ * because everything is queued on stream 0 and runs in that order.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -86,13 +90,20 @@ static fb_status get_plan(int kind, int h, int w, int count, cufftHandle *handle
         destroy_plans();
     int dims[2] = {h, w};
     fft_plan *p = &plans[plan_count];
-    cufftResult r = cufftPlanMany(&p->handle, 2, dims, NULL, 1, 0, NULL, 1, 0,
-                                  kind == PLAN_R2C ? CUFFT_R2C : CUFFT_C2C, count);
-    if (r == CUFFT_SUCCESS)
-        r = cufftSetStream(p->handle, 0);
+    cufftResult r = cufftCreate(&p->handle);
+    if (r == CUFFT_SUCCESS) { /* created apart from planning, so a failed plan is destroyed too */
+        size_t work_bytes;
+        r = cufftMakePlanMany(p->handle, 2, dims, NULL, 1, 0, NULL, 1, 0,
+                              kind == PLAN_R2C ? CUFFT_R2C : CUFFT_C2C, count, &work_bytes);
+        if (r == CUFFT_SUCCESS)
+            r = cufftSetStream(p->handle, 0);
+        if (r != CUFFT_SUCCESS)
+            cufftDestroy(p->handle);
+    }
     if (r != CUFFT_SUCCESS)
-        return fb_error(FB_ERR_UNSUPPORTED, "cuFFT: cannot plan %d %dx%d %s transforms: %s", count,
-                        h, w, kind == PLAN_R2C ? "R2C" : "C2C", cufft_text(r));
+        return fb_error(r == CUFFT_ALLOC_FAILED ? FB_ERR_NOMEM : FB_ERR_UNSUPPORTED,
+                        "cuFFT: cannot plan %d %dx%d %s transforms: %s", count, h, w,
+                        kind == PLAN_R2C ? "R2C" : "C2C", cufft_text(r));
     p->kind = kind;
     p->h = h;
     p->w = w;

@@ -14,17 +14,16 @@
  * rounding only (~1e-7 relative), and the imaginary part that real() drops
  * is measured per plane whenever the caller asks for it.
  *
- * Data stay in host memory: the planes travel to the GPU in chunks of
- * FILTER_CHUNK planes (H·W·16 bytes of device memory per plane), so a
- * 50,000-image training split needs no more device memory than one chunk.
+ * Data stay in host memory: the planes travel to the GPU in chunks of at most
+ * 2^24 pixels (fb_cuda_chunk_planes; 16,384 planes of 32×32, ~20 bytes of
+ * device memory per pixel with the FFT's scratch), so a 50,000-image
+ * training split needs no more device memory than one chunk.
  * Deterministic: fixed plans per chunk size, order-independent maxima and
  * minima, no atomics.
  */
 #include <stdlib.h>
 
 #include "backend/cuda/cuda_internal.cuh"
-
-#define FILTER_CHUNK 16384 /* planes per transfer: 256 MiB of device buffers at 32×32 */
 
 /* spectrum[count, H·W, 2] *= mask[H·W] (unshifted layout) */
 static __global__ void mask_kernel(float *spectrum, const float *mask, size_t total, size_t plane)
@@ -63,7 +62,7 @@ extern "C" fb_status fb_cuda_spectral_filter(float *out, const float *in, long l
     if (planes == 0)
         return FB_OK;
     const size_t plane = (size_t)h * w;
-    const int chunk = planes < FILTER_CHUNK ? (int)planes : FILTER_CHUNK;
+    const int chunk = fb_cuda_chunk_planes(planes, plane);
     float *d_mask = (float *)fb_cuda_alloc(plane * sizeof(float));                     /* [H·W] */
     float *d_real = (float *)fb_cuda_alloc((size_t)chunk * plane * sizeof(float));     /* [chunk, H, W] */
     float *d_spectrum = (float *)fb_cuda_alloc((size_t)chunk * plane * 2 * sizeof(float)); /* [chunk, H, W, 2] */

@@ -17,7 +17,10 @@
  *     cuda_backend.cu.
  *
  * Pointers named d_* or documented "device" are GPU memory; everything
- * runs on the legacy default stream (stream 0), in call order.
+ * runs on the legacy default stream (stream 0), in call order. Code relies
+ * on that order (e.g. cuda_fft.cu's scratch is reused by the next call
+ * while earlier work may still run), so never build with
+ * --default-stream per-thread.
  */
 #ifndef FREQBIAS_CUDA_INTERNAL_CUH
 #define FREQBIAS_CUDA_INTERNAL_CUH
@@ -50,9 +53,14 @@ const char *fb_cublas_status_text(cublasStatus_t status);
             fb_cuda_fail(#call, fb_cublas_status_text(fb_blas_err_), __FILE__, __LINE__); \
     } while (0)
 
-/* After every kernel launch: reports a bad launch configuration at once
- * (errors inside the kernel surface at the next synchronising call). */
-#define LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())
+/* After every kernel launch: reports a bad launch configuration at once.
+ * An error inside the kernel (a bad address, say) surfaces at the next
+ * synchronising call, named after that call; with FREQBIAS_CUDA_SYNC=1 in
+ * the environment every launch is followed by cudaDeviceSynchronize, so it
+ * is reported at the launch that caused it (slow: for debugging and for the
+ * tests of bench/gpu_check.sh). */
+void fb_cuda_launch_check(const char *file, int line);
+#define LAUNCH_CHECK() fb_cuda_launch_check(__FILE__, __LINE__)
 
 /* ---- launch geometry ---------------------------------------------------- */
 
@@ -73,10 +81,38 @@ static inline unsigned fb_cuda_grid(size_t count)
     return blocks > FB_CUDA_MAX_GRID ? FB_CUDA_MAX_GRID : (unsigned)blocks;
 }
 
+/* Planes of plane_size elements per chunk of the host-array spectrum tools
+ * (cuda_filter.cu, cuda_dct.cu): at most 2^24 elements (16384 planes of
+ * 32×32; a few hundred MiB of device buffers with the FFT's complex ones),
+ * at least 1, never more than `planes`. Also keeps count·H·W within the
+ * int sizes of a cuFFT plan. */
+static inline int fb_cuda_chunk_planes(long long planes, size_t plane_size)
+{
+    long long fit = (long long)((1u << 24) / (plane_size ? plane_size : 1));
+    if (fit < 1)
+        fit = 1;
+    return (int)(planes < fit ? planes : fit);
+}
+
 /* for (i = global thread index; i < count; i += all threads) */
 #define GRID_STRIDE_LOOP(i, count)                                                  \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (count);   \
          i += (size_t)blockDim.x * gridDim.x)
+
+/* q = e / d, *rem = e % d, in 32-bit arithmetic when both fit: a 64-bit
+ * division is emulated on the GPU at several times the instructions, which
+ * shows in the per-channel reduction kernels (one block walks a whole
+ * channel). Same result either way. */
+static __device__ __forceinline__ size_t fb_divmod(size_t e, size_t d, size_t *rem)
+{
+    if (e <= 0xFFFFFFFFu && d <= 0xFFFFFFFFu) {
+        unsigned q = (unsigned)e / (unsigned)d;
+        *rem = (unsigned)e - q * (unsigned)d;
+        return q;
+    }
+    *rem = e % d;
+    return e / d;
+}
 
 /* ---- deterministic block sums -------------------------------------------- */
 

@@ -85,7 +85,7 @@ bias_grad_kernel(float *dbias, const float *dout, int batch, int outputs, size_t
     const size_t M = (size_t)batch * spatial;
     double sum = 0.0;
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
-        size_t n = e / spatial, p = e % spatial;
+        size_t p, n = fb_divmod(e, spatial, &p);
         sum += dout[(n * outputs + o) * spatial + p];
     }
     double total = fb_block_sum(sum);

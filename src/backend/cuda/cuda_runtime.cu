@@ -5,7 +5,8 @@
  * .zero_()):
  *   alloc      cudaMalloc (256-byte aligned, more than the 64 bytes the
  *              arenas promise); NULL when the GPU is out of memory, so the
- *              arena reports which role did not fit
+ *              arena reports which role did not fit; any other CUDA error
+ *              (a fault left by an earlier kernel) aborts with its message
  *   release    cudaFree
  *   to_device  cudaMemcpy with cudaMemcpyDefault: the source may be host or
  *   to_host    device memory (unified addressing); to_host returns after
@@ -44,6 +45,25 @@ void fb_cuda_fail(const char *call, const char *detail, const char *file, int li
     fprintf(stderr, "freqbias: CUDA failure: %s: %s (%s:%d)\n", call, detail, file, line);
     fflush(stderr);
     abort();
+}
+
+static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
+static int sync_after_launch; /* FREQBIAS_CUDA_SYNC=1 */
+
+static void read_sync_setting(void)
+{
+    const char *value = getenv("FREQBIAS_CUDA_SYNC");
+    sync_after_launch = value && value[0] == '1';
+}
+
+void fb_cuda_launch_check(const char *file, int line)
+{
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess)
+        fb_cuda_fail("kernel launch", cudaGetErrorString(err), file, line);
+    pthread_once(&sync_once, read_sync_setting);
+    if (sync_after_launch && (err = cudaDeviceSynchronize()) != cudaSuccess)
+        fb_cuda_fail("kernel (FREQBIAS_CUDA_SYNC=1)", cudaGetErrorString(err), file, line);
 }
 
 const char *fb_cublas_status_text(cublasStatus_t status)
@@ -110,10 +130,13 @@ extern "C" int fb_cuda_describe(char *text, size_t size)
 void *fb_cuda_alloc(size_t bytes)
 {
     void *ptr = NULL;
-    if (cudaMalloc(&ptr, bytes ? bytes : 256) != cudaSuccess) {
+    cudaError_t err = cudaMalloc(&ptr, bytes ? bytes : 256);
+    if (err == cudaErrorMemoryAllocation) {
         cudaGetLastError(); /* out of memory is reported by the caller, not later */
         return NULL;
     }
+    if (err != cudaSuccess) /* e.g. a sticky error of an earlier kernel: not "out of memory" */
+        fb_cuda_fail("cudaMalloc", cudaGetErrorString(err), __FILE__, __LINE__);
     return ptr;
 }
 
