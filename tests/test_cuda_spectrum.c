@@ -4,6 +4,7 @@
  *
  * Each check runs the GPU ("candidate") and the host code the CPU backends
  * use ("want") on identical inputs:
+ *   0. fb_fft2_on (the image densities of `spectrum`) against fb_fft2;
  *   1. fb_spectral_filter_on: C1 low/high/band masks and the seed's
  *      non-Hermitian C3 masks, no normalisation and min-max, 32×32 and
  *      28×28 planes (NMSE ≤ TOL_CUDA_OP_NMSE; the imaginary ratio 0 for a
@@ -68,6 +69,27 @@ static float *unit_images(int n)
     fb_u8_to_unit(images, data.pixels, (size_t)n * IMAGE);
     fb_dataset_free(&data);
     return images;
+}
+
+/* ---- 0. fft2 of host arrays (spectrum's image densities) ----------------- */
+
+static void test_fft2_on_vs_host(void **state)
+{
+    const fb_backend *cand = *state;
+    require_device(cand, __func__);
+    const int count = 40, h = 32, w = 32;
+    size_t n = (size_t)count * h * w;
+    float *x = host_random(n, 200, 0.0f, 1.0f), *want = host_floats(2 * n), *got = host_floats(2 * n);
+    for (size_t i = 0; i < 2 * n; i++)
+        got[i] = NAN;
+    assert_int_equal(fb_fft2(want, x, count, h, w), FB_OK);
+    assert_int_equal(fb_fft2_on(cand, got, x, count, h, w), FB_OK);
+    int ok = nmse_ok(label("fft2 of host planes, %d of %dx%d, %s", count, h, w, cand->name), got, want, 2 * n,
+                     TOL_CUDA_OP_NMSE);
+    free(x);
+    free(want);
+    free(got);
+    assert_true(ok);
 }
 
 /* ---- 1. the frequency filter ---------------------------------------------- */
@@ -498,6 +520,7 @@ int main(int argc, char **argv)
     cuda_test_init();
     void *cuda = (void *)&fb_backend_cuda, *cpu = (void *)&fb_backend_cpu;
     const struct CMUnitTest tests[] = {
+        ON("fft2 on host arrays vs host", test_fft2_on_vs_host, cuda),
         ON("filter vs host", test_filter_vs_host, cuda),
         ON("DCT low-pass vs host", test_dct_vs_host, cuda),
         ON("HARS vs host", test_hars_vs_host, cuda),

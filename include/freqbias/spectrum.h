@@ -61,6 +61,13 @@ size_t fb_fft_work_floats(int h, int w);
  * (np.fft.fft2 / torch.fft.fft2 of a real input). */
 fb_status fb_fft2(float *out, const float *in, int count, int h, int w);
 
+/* The same on `backend`, host arrays either way: the cuda backend runs
+ * cuFFT (fb_cuda_fft2; equal to float rounding); NULL or a CPU backend is
+ * fb_fft2 itself. */
+struct fb_backend;
+fb_status fb_fft2_on(const struct fb_backend *backend, float *out, const float *in, int count, int h,
+                     int w);
+
 /* Inverse, real part: out[count,H,W] = real(ifft2(in[count,H,W,2])), with the
  * 1/(H·W). If imag_ratio is not NULL it receives max|imag| / max|real| over
  * all planes (0 when the real part is all zero): ≈1e-7 for a Hermitian

@@ -6,7 +6,8 @@
  * (0.2989 R + 0.5870 G + 0.1140 B of pixels in [0,1]) → fft2 → fftshift →
  * 20·ln(1 + |F|) → azimuthal average (C2) → min-max; then mean ± std over
  * images. Gradient density (--ckpt): the gradient spectrum of E2 on the same
- * images. Both min-max per image, so they share one 0–1 axis.
+ * images. Both min-max per image, so they share one 0–1 axis. With
+ * --backend cuda both FFTs run on the GPU (cuFFT) and the model too.
  * --kde (PAPER.md E5): per image and band, the log of the mean power |F|² of
  * the grayscale spectrum over the band's coefficients (low r < 8, mid
  * 8 ≤ r < 16, high r ≥ 16, distance from the DC bin); a Gaussian KDE per
@@ -40,8 +41,8 @@ static void usage(FILE *out)
 
 /* Grayscale |fftshift(fft2)| of images [first, first + n): magnitude[n, H, W].
  * The work buffers hold one chunk, so memory stays small for 50,000 images. */
-static fb_status gray_magnitudes(const fb_dataset *data, int first, int n, float *magnitude,
-                                 float *unit, float *spectrum, float *scratch)
+static fb_status gray_magnitudes(const fb_dataset *data, int first, int n, const fb_backend *backend,
+                                 float *magnitude, float *unit, float *spectrum, float *scratch)
 {
     int h = data->height, w = data->width;
     size_t plane = (size_t)h * w;
@@ -54,7 +55,7 @@ static fb_status gray_magnitudes(const fb_dataset *data, int first, int n, float
         else
             memcpy(magnitude + (size_t)i * plane, unit + (size_t)i * image, plane * sizeof(float));
     }
-    FB_TRY(fb_fft2(spectrum, magnitude, n, h, w));
+    FB_TRY(fb_fft2_on(backend, spectrum, magnitude, n, h, w)); /* cuFFT on the cuda backend */
     /* |F| of the unshifted spectrum (sqrt(re² + im²): no overflow risk for
      * pixel data, and 3× cheaper than hypotf), then a real fftshift */
 #pragma omp parallel for schedule(static)
@@ -274,7 +275,7 @@ int cmd_spectrum(int argc, char **argv)
             status = fb_error(FB_ERR_NOMEM, "spectrum: out of memory");
         for (int first = 0; status == FB_OK && first < data.count; first += chunk) {
             int n = data.count - first < chunk ? data.count - first : chunk;
-            status = gray_magnitudes(&data, first, n, magnitude, unit, spectrum, scratch);
+            status = gray_magnitudes(&data, first, n, backend, magnitude, unit, spectrum, scratch);
             if (status == FB_OK && kde)
                 band_powers(power + (size_t)first * 3, magnitude, n, data.height, data.width);
             if (status == FB_OK) {

@@ -41,7 +41,12 @@
 
 #include <fftw3.h>
 
+#include "freqbias/backend.h"
 #include "freqbias/spectrum.h"
+
+#ifdef FB_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 typedef struct fft_entry {
     int h, w;
@@ -374,4 +379,32 @@ void fb_spectrum_power(float *out, const float *in, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = in[2 * i] * in[2 * i] + in[2 * i + 1] * in[2 * i + 1];
+}
+
+fb_status fb_fft2_on(const fb_backend *backend, float *out, const float *in, int count, int h, int w)
+{
+#ifdef FB_WITH_CUDA
+    if (backend == &fb_backend_cuda) {
+        size_t real_bytes = (size_t)count * h * w * sizeof(float);
+        float *d_in = backend->alloc(real_bytes);      /* [count, H, W]    */
+        float *d_out = backend->alloc(2 * real_bytes); /* [count, H, W, 2] */
+        fb_status status = d_in && d_out ? FB_OK
+                                         : fb_error(FB_ERR_NOMEM, "fft on cuda: no GPU memory for %d %dx%d planes",
+                                                    count, h, w);
+        if (status == FB_OK) {
+            backend->to_device(d_in, in, real_bytes);
+            status = fb_cuda_fft2(d_out, d_in, count, h, w);
+        }
+        if (status == FB_OK)
+            backend->to_host(out, d_out, 2 * real_bytes);
+        if (d_in)
+            backend->release(d_in);
+        if (d_out)
+            backend->release(d_out);
+        return status;
+    }
+#else
+    (void)backend; /* a build without CUDA has only host backends */
+#endif
+    return fb_fft2(out, in, count, h, w);
 }
