@@ -15,7 +15,7 @@
  *      1e-7), and the line printed for it also gives the largest error
  *      relative to max|want| and the index where it occurs. Outputs are
  *      pre-filled with NaN, so an unwritten element fails. The ops whose
- *      kernels repeat kernels.h's float expressions (ReLU, add, pooling,
+ *      kernels compute kernels.h's float expressions (ReLU, add, pooling,
  *      normaliser, SGD, eval BatchNorm, cross-entropy backward) must even
  *      give cpu-ref's bits;
  *      A separate check feeds GEMMs 1 + 2^-20, which TF32 would round to 1:
@@ -348,7 +348,7 @@ typedef struct op_field {
     const char *name;
     size_t offset;   /* of the float * in op_outputs */
     size_t count;
-    int same_bits;   /* kernels repeat kernels.h's float arithmetic */
+    int same_bits;   /* kernels compute kernels.h's float arithmetic */
 } op_field;
 
 #define FIELD(member, count, bits) {#member, offsetof(op_outputs, member), count, bits}

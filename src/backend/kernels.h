@@ -7,6 +7,11 @@
  * backends give the same bits for these ops, whatever the thread count.
  * Sums of many terms (BatchNorm statistics, the loss) accumulate in double;
  * BatchNorm sums keep 8 lanes (p mod 8) added in a fixed tree at the end.
+ *
+ * The per-element expressions (FB_HOST_DEVICE, core/host_device.h) are also
+ * what the CUDA kernels call (src/backend/cuda/), so the elementwise ops,
+ * the running statistics and the softmax rows round the same there; only
+ * the order of the big sums differs on the GPU.
  */
 #ifndef FREQBIAS_BACKEND_KERNELS_H
 #define FREQBIAS_BACKEND_KERNELS_H
@@ -15,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/host_device.h"
 #include "freqbias/backend.h"
 
 /* Address of element (n, c, p) of an N×C×P tensor. */
@@ -69,6 +75,29 @@ static inline void bn_channel_stats(const float *in /* [N,C,P] */, int batch, in
     *var = bn_lanes_total(squares) / count;
 }
 
+/* 1/sqrt(var + eps) in double, rounded to float */
+FB_HOST_DEVICE static inline float bn_invstd(double var)
+{
+    return (float)(1.0 / sqrt(var + FB_BN_EPS));
+}
+
+/* The running statistics move by FB_BN_MOMENTUM towards the batch mean and
+ * the UNBIASED variance of `count` values (PyTorch). */
+FB_HOST_DEVICE static inline void bn_update_running(float *running_mean, float *running_var, double mean,
+                                                    double var, double count)
+{
+    double unbiased = count > 1 ? var * count / (count - 1) : var;
+    *running_mean = (float)((1.0 - FB_BN_MOMENTUM) * *running_mean + FB_BN_MOMENTUM * mean);
+    *running_var = (float)((1.0 - FB_BN_MOMENTUM) * *running_var + FB_BN_MOMENTUM * unbiased);
+}
+
+/* Training backward of one element, from the channel's sums (M = count). */
+FB_HOST_DEVICE static inline float bn_backward_value(double scale, double count, float dout, double xhat,
+                                                     double sum_dy, double sum_dy_xhat)
+{
+    return (float)(scale * (count * dout - sum_dy - xhat * sum_dy_xhat));
+}
+
 /* Training forward of channel c: y = (x − mean)·invstd·γ + β, invstd =
  * 1/sqrt(var + eps); running stats move by FB_BN_MOMENTUM towards the batch
  * mean and the UNBIASED batch variance (PyTorch). */
@@ -79,7 +108,7 @@ static inline void bn_train_channel(float *out, float *save_mean, float *save_in
 {
     double mean, var, count = (double)batch * spatial;
     bn_channel_stats(in, batch, channels, spatial, c, &mean, &var);
-    float invstd = (float)(1.0 / sqrt(var + FB_BN_EPS));
+    float invstd = bn_invstd(var);
     float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
     for (int n = 0; n < batch; n++)
         for (int p = 0; p < spatial; p++) {
@@ -88,9 +117,7 @@ static inline void bn_train_channel(float *out, float *save_mean, float *save_in
         }
     save_mean[c] = m;
     save_invstd[c] = invstd;
-    double unbiased = count > 1 ? var * count / (count - 1) : var;
-    running_mean[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_mean[c] + FB_BN_MOMENTUM * mean);
-    running_var[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_var[c] + FB_BN_MOMENTUM * unbiased);
+    bn_update_running(&running_mean[c], &running_var[c], mean, var, count);
 }
 
 static inline void bn_eval_channel(float *out, const float *in, const float *gamma,
@@ -98,7 +125,7 @@ static inline void bn_eval_channel(float *out, const float *in, const float *gam
                                    const float *running_var, int batch, int channels,
                                    int spatial, int c)
 {
-    float invstd = (float)(1.0 / sqrt((double)running_var[c] + FB_BN_EPS));
+    float invstd = bn_invstd(running_var[c]);
     float m = running_mean[c], scale = invstd * gamma[c], shift = beta[c];
     for (int n = 0; n < batch; n++)
         for (int p = 0; p < spatial; p++) {
@@ -136,7 +163,7 @@ static inline void bn_backward_channel(float *din, float *dgamma, float *dbeta,
         for (int p = 0; p < spatial; p++) {
             size_t i = nchw_index(n, c, p, channels, spatial);
             double xhat = (in[i] - mean) * invstd;
-            din[i] = (float)(scale * (count * dout[i] - sum_dy - xhat * sum_dy_xhat));
+            din[i] = bn_backward_value(scale, count, dout[i], xhat, sum_dy, sum_dy_xhat);
         }
     dgamma[c] = (float)sum_dy_xhat;
     dbeta[c] = (float)sum_dy;
@@ -193,28 +220,37 @@ static inline void avgpool_backward_plane(float *din /* [H,W] */, const float *d
         }
 }
 
-/* One plane of the input normaliser: clamp to [0,1], then (v − mean)/std. */
+/* The input normaliser of one value: clamp to [0,1], then (v − mean)/std;
+ * its gradient passes where 0 ≤ x ≤ 1 (PyTorch includes the ends). */
+FB_HOST_DEVICE static inline float normalize_value(float x, float mean, float std)
+{
+    float v = x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
+    return (v - mean) / std;
+}
+
+FB_HOST_DEVICE static inline float normalize_grad(float dout, float x, float std)
+{
+    return (x >= 0.0f && x <= 1.0f) ? dout / std : 0.0f;
+}
+
 static inline void normalize_plane(float *out, const float *in, float mean, float std,
                                    int spatial)
 {
-    for (int p = 0; p < spatial; p++) {
-        float v = in[p] < 0.0f ? 0.0f : (in[p] > 1.0f ? 1.0f : in[p]);
-        out[p] = (v - mean) / std;
-    }
+    for (int p = 0; p < spatial; p++)
+        out[p] = normalize_value(in[p], mean, std);
 }
 
-/* clamp passes the gradient where 0 ≤ x ≤ 1 (PyTorch includes the ends). */
 static inline void normalize_backward_plane(float *din, const float *dout, const float *in,
                                             float std, int spatial)
 {
     for (int p = 0; p < spatial; p++)
-        din[p] = (in[p] >= 0.0f && in[p] <= 1.0f) ? dout[p] / std : 0.0f;
+        din[p] = normalize_grad(dout[p], in[p], std);
 }
 
 /* Softmax of one row (max-subtracted, in double) into probs; returns the
  * row's cross-entropy logsumexp(z) − z[label]. */
-static inline double cross_entropy_row(float *probs, const float *logits, int label,
-                                       int classes)
+FB_HOST_DEVICE static inline double cross_entropy_row(float *probs, const float *logits, int label,
+                                                      int classes)
 {
     float max = logits[0];
     for (int k = 1; k < classes; k++)
@@ -239,14 +275,31 @@ static inline void cross_entropy_forward_rows(float *loss, float *probs, const f
     loss[0] = (float)(total / batch);
 }
 
+/* ∂(mean loss)/∂logit from its softmax probability */
+FB_HOST_DEVICE static inline float cross_entropy_grad(float prob, int is_label, int batch)
+{
+    return (prob - (is_label ? 1.0f : 0.0f)) / (float)batch;
+}
+
 static inline void cross_entropy_backward_rows(float *dlogits, const float *probs,
                                                const int32_t *labels, int batch, int classes)
 {
     for (int n = 0; n < batch; n++)
         for (int k = 0; k < classes; k++) {
             size_t i = (size_t)n * classes + k;
-            dlogits[i] = (probs[i] - (k == labels[n] ? 1.0f : 0.0f)) / (float)batch;
+            dlogits[i] = cross_entropy_grad(probs[i], k == labels[n], batch);
         }
+}
+
+/* PyTorch SGD of one element: g = grad + wd·param; buf = first ? g :
+ * momentum·buf + g; param −= lr·buf (no dampening, no Nesterov). */
+FB_HOST_DEVICE static inline void sgd_element(float *param, float *momentum_buf, float grad, float lr,
+                                              float momentum, float weight_decay, int first_step)
+{
+    float g = grad + weight_decay * *param;
+    float buf = first_step ? g : momentum * *momentum_buf + g;
+    *momentum_buf = buf;
+    *param = *param - lr * buf;
 }
 
 /* PyTorch SGD on elements [begin, end). */
@@ -254,12 +307,8 @@ static inline void sgd_range(float *param, float *momentum_buf, const float *gra
                              size_t end, float lr, float momentum, float weight_decay,
                              int first_step)
 {
-    for (size_t i = begin; i < end; i++) {
-        float g = grad[i] + weight_decay * param[i];
-        float buf = first_step ? g : momentum * momentum_buf[i] + g;
-        momentum_buf[i] = buf;
-        param[i] = param[i] - lr * buf;
-    }
+    for (size_t i = begin; i < end; i++)
+        sgd_element(&param[i], &momentum_buf[i], grad[i], lr, momentum, weight_decay, first_step);
 }
 
 #endif

@@ -160,6 +160,13 @@ fb_status cli_write_nhwc_npy(const char *path, const uint8_t *pixels, int count,
     return status;
 }
 
+fb_status cli_text_write(const char *path, const cli_text *text)
+{
+    if (text->failed)
+        return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    return cli_write_text(path, text->data ? text->data : "");
+}
+
 void cli_text_add(cli_text *text, const char *format, ...)
 {
     if (text->failed)

@@ -45,6 +45,9 @@ typedef struct cli_text {
 
 void cli_text_add(cli_text *text, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void cli_text_free(cli_text *text);
+/* Writes the text to path (cli_write_text), or FB_ERR_NOMEM naming path
+ * when it failed to grow, so no truncated file is written. */
+fb_status cli_text_write(const char *path, const cli_text *text);
 
 /* mkdir -p */
 fb_status cli_make_dirs(const char *path);

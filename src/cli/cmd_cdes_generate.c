@@ -270,8 +270,7 @@ static fb_status write_run_json(const options *o, int argc, char **argv, const f
                  train->count, train_sha, test->count, test_sha);
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", o->out);
-    fb_status status = text.data && !text.failed ? cli_write_text(path, text.data)
-                                                 : fb_error(FB_ERR_NOMEM, "run.json: out of memory");
+    fb_status status = cli_text_write(path, &text);
     cli_text_free(&text);
     return status;
 }

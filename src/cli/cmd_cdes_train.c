@@ -166,12 +166,8 @@ static fb_status train_set(fb_model *model, fb_cdes_loss *loss, const fb_dataset
         cli_text_add(csv, "%s,%s,%d,%.6g,%.8f,%.8f,%.8f,%.3f\n", cdes_mode_name(o->mode), set_name, epoch,
                      fb_cdes_lr(&o->schedule, epoch), losses.spectral, losses.image,
                      losses.spectral + losses.image, cli_now() - start);
-        if (csv->failed) {
-            status = fb_error(FB_ERR_NOMEM, "loss.csv: out of memory");
-            break;
-        }
         snprintf(path, sizeof path, "%s/loss.csv", o->out);
-        status = cli_write_text(path, csv->data);
+        status = cli_text_write(path, csv);
         fb_checkpoint_info info = { epoch, o->seed, "" };
         memcpy(info.data_sha256, o->train_sha, sizeof o->train_sha);
         if (status == FB_OK && (epoch % CHECKPOINT_EVERY == 0 || epoch + 1 == o->schedule.epochs)) {
@@ -231,8 +227,8 @@ static fb_status write_run_json(const options *o, int argc, char **argv, const c
     cli_text_add(&b, "%s\n  ]\n}\n", sets->data ? sets->data : "");
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", o->out);
-    fb_status status = b.data && !b.failed && !sets->failed ? cli_write_text(path, b.data)
-                                                            : fb_error(FB_ERR_NOMEM, "run.json: out of memory");
+    fb_status status = sets->failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path)
+                                    : cli_text_write(path, &b);
     cli_text_free(&b);
     return status;
 }

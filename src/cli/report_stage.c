@@ -211,8 +211,7 @@ static fb_status write_record(const stage_runner *runner, const report_stage *st
              stage->exit_status, stage->wall_seconds, stamp);
     char path[STAGE_PATH + 64];
     record_path(runner, stage, path, sizeof path);
-    fb_status status_code = t.data && !t.failed ? cli_write_text(path, t.data)
-                                               : fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    fb_status status_code = cli_text_write(path, &t);
     cli_text_free(&t);
     return status_code;
 }

@@ -563,7 +563,7 @@ static fb_status write_stage_summary(const report_pipeline *p)
     cli_text_add(&t, "\n  ]\n}\n");
     char path[1200];
     snprintf(path, sizeof path, "%s/stages/summary.json", p->out_dir);
-    fb_status status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
+    fb_status status = cli_text_write(path, &t);
     cli_text_free(&t);
     return status;
 }
@@ -611,7 +611,7 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
             cli_text_add(&t, "%s\n", findings[i].line);
         char path[1200];
         snprintf(path, sizeof path, "%s/summary.txt", p->out_dir);
-        status = t.failed ? fb_error(FB_ERR_NOMEM, "%s: out of memory", path) : cli_write_text(path, t.data);
+        status = cli_text_write(path, &t);
         cli_text_free(&t);
     }
     if (status == FB_OK)

@@ -10,10 +10,8 @@
  *                          Σ_b (a_b − t_b)², and ∂L/∂p_b through the min-max
  *   fb_cdes_pixel_weight   W_k = ∂L/∂|F_k| / |F_k| for one coefficient
  *
- * A C file sees plain static inline functions; nvcc sees them as
- * __host__ __device__. The arithmetic rounds the same on both (nvcc builds
- * with --fmad=false, the C side with -ffp-contract=off); sqrtf is correctly
- * rounded on both, logf may differ by one unit in the last place (CUDA's
+ * Both sides compile them (FB_HOST_DEVICE, core/host_device.h), and the
+ * arithmetic rounds the same on both; sqrtf is correctly rounded on both, logf may differ by one unit in the last place (CUDA's
  * logf has a 1 ulp bound, glibc's is correctly rounded in practice).
  */
 #ifndef FREQBIAS_CDES_TERMS_H
@@ -21,13 +19,8 @@
 
 #include <math.h>
 
+#include "core/host_device.h"
 #include "freqbias/cdes.h"
-
-#ifdef __CUDACC__
-#define FB_HOST_DEVICE __host__ __device__
-#else
-#define FB_HOST_DEVICE
-#endif
 
 /* m = 20·ln(1 + |F|) of F = (re, im) */
 FB_HOST_DEVICE static inline float fb_cdes_log_magnitude(float re, float im)

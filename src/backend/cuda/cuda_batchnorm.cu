@@ -26,6 +26,7 @@
  * sums differ from cpu-ref's serial order only in the last double bits.
  */
 #include "backend/cuda/cuda_internal.cuh"
+#include "backend/kernels.h"
 
 /* address of element e = n·P + p of channel c */
 static __device__ size_t channel_index(size_t e, int c, int channels, int spatial)
@@ -51,7 +52,7 @@ bn_train_kernel(float *out, float *save_mean, float *save_invstd, float *running
         squares += d * d;
     }
     const double var = fb_block_sum(squares) / count;
-    const float invstd = (float)(1.0 / sqrt(var + FB_BN_EPS));
+    const float invstd = bn_invstd(var);
     const float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
         size_t i = channel_index(e, c, channels, spatial);
@@ -60,9 +61,7 @@ bn_train_kernel(float *out, float *save_mean, float *save_invstd, float *running
     if (threadIdx.x == 0) {
         save_mean[c] = m;
         save_invstd[c] = invstd;
-        double unbiased = count > 1 ? var * count / (count - 1) : var;
-        running_mean[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_mean[c] + FB_BN_MOMENTUM * mean);
-        running_var[c] = (float)((1.0 - FB_BN_MOMENTUM) * running_var[c] + FB_BN_MOMENTUM * unbiased);
+        bn_update_running(&running_mean[c], &running_var[c], mean, var, count);
     }
 }
 
@@ -73,8 +72,7 @@ static __global__ void bn_eval_kernel(float *out, const float *in, const float *
 {
     GRID_STRIDE_LOOP(i, total) {
         int c = (int)(i / spatial % channels);
-        float invstd = (float)(1.0 / sqrt((double)running_var[c] + FB_BN_EPS));
-        float scale = invstd * gamma[c];
+        float scale = bn_invstd(running_var[c]) * gamma[c];
         out[i] = (in[i] - running_mean[c]) * scale + beta[c];
     }
 }
@@ -98,7 +96,7 @@ bn_backward_kernel(float *din, float *dgamma, float *dbeta, const float *dout, c
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
         size_t i = channel_index(e, c, channels, spatial);
         double xhat = (in[i] - mean) * invstd;
-        din[i] = (float)(scale * (count * dout[i] - sum_dy - xhat * sum_dy_xhat));
+        din[i] = bn_backward_value(scale, count, dout[i], xhat, sum_dy, sum_dy_xhat);
     }
     if (threadIdx.x == 0) {
         dgamma[c] = (float)sum_dy_xhat;

@@ -8,13 +8,15 @@
  *
  * Shapes: flat [count] for ReLU, add and SGD; [N, C, P] with per-channel
  * mean/std [C] for the normaliser. One thread per element (grid-stride), the
- * same float expressions as kernels.h / cpu_ref.c, compiled with
+ * same element functions as the host (kernels.h: normalize_value,
+ * normalize_grad, sgd_element), compiled with
  * --fmad=false (no fused multiply-add), IEEE division: every result here is
  * bit-identical to cpu-ref's, and trivially the same on every run. Aliasing
  * as the op table allows (out = in, din = dout, out = a or b) is safe: each
  * thread reads its element before writing it.
  */
 #include "backend/cuda/cuda_internal.cuh"
+#include "backend/kernels.h"
 
 static __global__ void relu_kernel(float *out, const float *in, size_t count)
 {
@@ -40,8 +42,7 @@ static __global__ void normalize_kernel(float *out, const float *in, const float
 {
     GRID_STRIDE_LOOP(i, count) {
         int c = (int)(i / spatial % channels);
-        float v = in[i] < 0.0f ? 0.0f : (in[i] > 1.0f ? 1.0f : in[i]);
-        out[i] = (v - mean[c]) / std[c];
+        out[i] = normalize_value(in[i], mean[c], std[c]);
     }
 }
 
@@ -52,7 +53,7 @@ static __global__ void normalize_backward_kernel(float *din, const float *dout, 
 {
     GRID_STRIDE_LOOP(i, count) {
         int c = (int)(i / spatial % channels);
-        din[i] = (in[i] >= 0.0f && in[i] <= 1.0f) ? dout[i] / std[c] : 0.0f;
+        din[i] = normalize_grad(dout[i], in[i], std[c]);
     }
 }
 
@@ -61,12 +62,8 @@ static __global__ void sgd_kernel(float *param, float *momentum_buf, const float
                                   size_t count, float lr, float momentum, float weight_decay,
                                   int first_step)
 {
-    GRID_STRIDE_LOOP(i, count) {
-        float g = grad[i] + weight_decay * param[i];
-        float buf = first_step ? g : momentum * momentum_buf[i] + g;
-        momentum_buf[i] = buf;
-        param[i] = param[i] - lr * buf;
-    }
+    GRID_STRIDE_LOOP(i, count)
+        sgd_element(&param[i], &momentum_buf[i], grad[i], lr, momentum, weight_decay, first_step);
 }
 
 void fb_cuda_relu_forward(float *out, const float *in, size_t count)

@@ -17,26 +17,16 @@
  * bit-identical to cpu-ref for the same probs.
  */
 #include "backend/cuda/cuda_internal.cuh"
+#include "backend/kernels.h"
 
 static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
 cross_entropy_kernel(float *loss, float *probs, const float *logits, const int32_t *labels,
                      int batch, int classes)
 {
     double total = 0.0;
-    for (int n = threadIdx.x; n < batch; n += blockDim.x) {
-        const float *z = logits + (size_t)n * classes;
-        float *p = probs + (size_t)n * classes;
-        float max = z[0];
-        for (int k = 1; k < classes; k++)
-            max = z[k] > max ? z[k] : max;
-        double sum = 0.0;
-        for (int k = 0; k < classes; k++)
-            sum += exp((double)z[k] - max);
-        double log_sum = log(sum) + max;
-        for (int k = 0; k < classes; k++)
-            p[k] = (float)exp((double)z[k] - log_sum);
-        total += log_sum - z[labels[n]];
-    }
+    for (int n = threadIdx.x; n < batch; n += blockDim.x)
+        total += cross_entropy_row(probs + (size_t)n * classes, logits + (size_t)n * classes, labels[n],
+                                   classes);
     total = fb_block_sum(total);
     if (threadIdx.x == 0)
         loss[0] = (float)(total / batch);
@@ -48,7 +38,7 @@ static __global__ void cross_entropy_backward_kernel(float *dlogits, const float
     const size_t total = (size_t)batch * classes;
     GRID_STRIDE_LOOP(i, total) {
         int n = (int)(i / classes), k = (int)(i % classes);
-        dlogits[i] = (probs[i] - (k == labels[n] ? 1.0f : 0.0f)) / (float)batch;
+        dlogits[i] = cross_entropy_grad(probs[i], k == labels[n], batch);
     }
 }
 
