@@ -36,7 +36,8 @@ ifeq ($(SANITIZE),1)
 endif
 
 LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
+# the report pipeline (src/report) and the argument parsing (src/cli) build the binary
+CLI_SRC := $(wildcard src/report/*.c src/cli/*.c)
 
 # CUDA=1: src/backend/cuda/*.cu with nvcc. Machine code for sm_80 (A100) and
 # sm_90 (H100/H200) plus compute_90 PTX that newer GPUs JIT-compile.

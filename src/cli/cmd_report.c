@@ -25,10 +25,10 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/backend.h"
-#include "report_pipeline.h"
-#include "report_preset.h"
-#include "report_stage.h"
-#include "report_write.h"
+#include "report/report_pipeline.h"
+#include "report/report_preset.h"
+#include "report/report_stage.h"
+#include "report/report_write.h"
 
 static void usage(FILE *out)
 {

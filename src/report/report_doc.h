@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 #include "freqbias/error.h"
 
 

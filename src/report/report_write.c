@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 #include "freqbias/runtime.h"
 #include "freqbias/version.h"
 #include "report_doc.h"

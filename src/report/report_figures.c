@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 #include "freqbias/plot.h"
 #include "freqbias/spectrum.h"
 #include "report_paper.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 
 size_t doc_base64(const unsigned char *bytes, size_t size, char *out)
 {

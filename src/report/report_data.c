@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 #include "freqbias/dataset.h"
 #include "freqbias/json.h"
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_util.h"
+#include "cli/cli_util.h"
 #include "freqbias/json.h"
 #include "freqbias/sha256.h"
 
