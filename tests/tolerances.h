@@ -94,4 +94,10 @@
  * or |F| backward gives errors of order 1. */
 #define TOL_CDES_GRAD 1e-4
 
+/* Fourier basis images (float FFTW inverse, normalised in double) against
+ * the double cosine, relative to max|U|; their L2 norms, dot products of
+ * two of them and the imaginary residual. Float rounding of a 32×32
+ * inverse FFT is ~1e-7; a wrong sign, scale or frequency gives O(1). */
+#define TOL_FOURIER_BASIS 1e-5
+
 #endif

@@ -10,6 +10,7 @@
  *   dataset.h, loader.h   readers, batches with augmentation
  *   evaluate.h    accuracy, features, inter-class variance
  *   spectrum.h    FFTs, masks, filters, radial averages, gradient spectra, HARS
+ *   fourier.h     Fourier heat maps (Yin et al. 2019), band-limited noise robustness
  *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
@@ -24,6 +25,7 @@
 #include "freqbias/dataset.h"
 #include "freqbias/error.h"
 #include "freqbias/evaluate.h"
+#include "freqbias/fourier.h"
 #include "freqbias/json.h"
 #include "freqbias/loader.h"
 #include "freqbias/model.h"

@@ -22,7 +22,9 @@ enum fb_rng_stream {
     FB_STREAM_AUGMENT = 3, /* crop offsets and flips                            */
     FB_STREAM_NOISE = 4,   /* CDES input noise                                  */
     FB_STREAM_PAIRING = 5, /* HARS low-frequency source pairing                 */
-    FB_STREAM_DATA = 6     /* synthetic data (benchmarks, tests)                */
+    FB_STREAM_DATA = 6,    /* synthetic data (benchmarks, tests)                */
+    FB_STREAM_FOURIER_SIGN = 7, /* Fourier heat map signs: epoch = frequency key   */
+    FB_STREAM_BAND_NOISE = 8    /* band-limited Gaussian noise (fourier.h)         */
 };
 
 /* The raw generator: ten Philox rounds of counter under key. */

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"hars", cmd_hars, "build the HARS training set (own high + another class's low frequencies)"},
     {"cdes-train", cmd_cdes_train, "train the CDES toy kernels towards a double-peak spectral density"},
     {"cdes-generate", cmd_cdes_generate, "build the CDES SCR/WCR datasets from trained kernels"},
+    {"fourier-heatmap", cmd_fourier_heatmap, "Fourier heat map (Yin et al. 2019) and band-limited noise robustness"},
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"report", cmd_report, "run every experiment as resumable stages; write report.md/.html"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
