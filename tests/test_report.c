@@ -188,6 +188,19 @@ static void test_tiny_report(void **state)
         expect_npy(name, 2, (int64_t[]){1, 20});
         snprintf(name, sizeof name, "spectra/%s/gradient_density.npy", models[m]);
         expect_npy(name, 2, (int64_t[]){1, 20});
+        /* Fourier heat map (tiny: the central 8x8 frequencies) and the 20 band-noise errors */
+        snprintf(name, sizeof name, "heatmaps/%s/heatmap.npy", models[m]);
+        expect_npy(name, 2, (int64_t[]){8, 8});
+        snprintf(name, sizeof name, "heatmaps/%s/heatmap.csv", models[m]);
+        expect_csv(name, 64, 3);
+        snprintf(name, sizeof name, "heatmaps/%s/bands.npy", models[m]);
+        expect_npy(name, 1, (int64_t[]){20});
+        snprintf(name, sizeof name, "heatmaps/%s/bands.csv", models[m]);
+        expect_csv(name, 20, 4);
+        snprintf(name, sizeof name, "heatmaps/%s/heatmap.png", models[m]);
+        expect_png(name);
+        snprintf(name, sizeof name, "heatmaps/%s/bands.png", models[m]);
+        expect_png(name);
     }
     /* sweeps: clean + low/high at 7 radii; CDES: clean + high at 5 radii */
     expect_csv("sweeps/baseline/sweep.csv", 15, 9);
@@ -210,7 +223,7 @@ static void test_tiny_report(void **state)
     }
     /* the report's own figures */
     const char *figures[] = {"accuracy_vs_r", "interclass_vs_r", "cdes_highpass", "density", "training",
-                             "filtered_samples", "dataset_samples"};
+                             "filtered_samples", "dataset_samples", "fourier_heatmaps", "band_noise"};
     for (size_t i = 0; i < sizeof figures / sizeof *figures; i++) {
         char name[128];
         snprintf(name, sizeof name, "figures/%s.png", figures[i]);
@@ -224,6 +237,9 @@ static void test_tiny_report(void **state)
     assert_non_null(strstr(md, "NOT the official CIFAR-10"));
     assert_non_null(strstr(md, "freqbias sweep --ckpt"));     /* commands next to the numbers */
     assert_non_null(strstr(md, "| f_scr (paper) | 79.0 | 68.2 | 42.4 | 30.4 | 30.9 |"));
+    assert_non_null(strstr(md, "## Fourier heat maps and band-limited noise"));
+    assert_non_null(strstr(md, "figures/fourier_heatmaps.png"));
+    assert_non_null(strstr(md, "freqbias fourier-heatmap --ckpt"));
     assert_null(strstr(md, "figure missing"));
     free(md);
     char *html = read_file(in_out("report.html"), &size);

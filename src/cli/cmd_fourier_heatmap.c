@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "freqbias/backend.h"
 #include "freqbias/fourier.h"
+#include "freqbias/json.h"
 #include "freqbias/model.h"
 #include "freqbias/npy.h"
 #include "freqbias/plot.h"
@@ -170,12 +171,14 @@ static fb_status write_summary(const char *out, const char *ckpt, const fb_datas
                                const fb_fourier_options *o, const char *backend, double clean,
                                int heatmap_done, double heatmap_seconds, int bands_done, double band_seconds)
 {
-    char path[1100];
+    char path[1100], ckpt_json[2200], data_json[1100];
+    fb_json_escape(ckpt, ckpt_json, sizeof ckpt_json);
+    fb_json_escape(data->source, data_json, sizeof data_json);
     cli_text text = {0};
-    cli_text_add(&text, "{\n  \"checkpoint\": \"%s\",\n  \"data\": \"%s\",\n  \"n\": %d,\n  \"eps\": %g,\n"
+    cli_text_add(&text, "{\n  \"checkpoint\": %s,\n  \"data\": %s,\n  \"n\": %d,\n  \"eps\": %g,\n"
                         "  \"size\": %d,\n  \"seed\": %llu,\n  \"error_type\": \"%s\",\n  \"backend\": \"%s\",\n"
                         "  \"threads\": %d,\n  \"clean_error\": %.6f,\n",
-                 ckpt, data->source, o->n, o->eps, o->size, (unsigned long long)o->seed,
+                 ckpt_json, data_json, o->n, o->eps, o->size, (unsigned long long)o->seed,
                  fb_fourier_error_name(o->error_type), backend, fb_get_threads(), clean);
     cli_text_add(&text, "  \"heatmap\": %s,\n  \"heatmap_seconds\": %.2f,\n  \"bands\": %s,\n"
                         "  \"band_convention\": \"freqbias\",\n  \"band_seconds\": %.2f\n}\n",

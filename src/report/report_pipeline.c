@@ -153,6 +153,42 @@ static void add_spectrum(report_pipeline *p, report_model *m, const char *name, 
     }
 }
 
+/* Yin et al.'s Fourier heat map of the model's last checkpoint and its
+ * band-noise errors, on the first heatmap_images of its own test split. */
+static void add_heatmap(report_pipeline *p, report_model *m)
+{
+    char name[48], title[160];
+    snprintf(name, sizeof name, "%s-heatmap", m->key);
+    snprintf(title, sizeof title, "%s: Fourier heat map (Yin et al. 2019) and error under noise in each radial band",
+             m->label);
+    report_stage *s = next_stage(p);
+    if (!s)
+        return;
+    stage_init(s, name, title);
+    stage_arg(s, "fourier-heatmap");
+    stage_arg(s, "--ckpt");
+    stage_arg(s, "%s/last.safetensors", m->run);
+    stage_arg(s, "--test-data");
+    stage_arg(s, "%s", m->test_data);
+    stage_arg(s, "--n");
+    stage_arg(s, "%d", p->preset->heatmap_images);
+    stage_arg(s, "--size");
+    stage_arg(s, "%d", p->preset->heatmap_size);
+    stage_arg(s, "--eps");
+    stage_arg(s, "4");
+    stage_arg(s, "--bands");
+    backend_option_unless_cpu(s, p);
+    common_run_options(s, p);
+    stage_arg(s, "--out");
+    stage_arg(s, "%s", m->heatmap);
+    stage_input(s, "%s/last.safetensors", m->run);
+    stage_input_dataset(s, m->test_data);
+    static const char *const outputs[] = {"heatmap.npy", "heatmap.csv", "heatmap.png", "bands.npy", "bands.csv",
+                                          "bands.png", "summary.json"};
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++)
+        stage_output(s, "%s/%s", m->heatmap, outputs[i]);
+}
+
 static int batch_files(int images)
 {
     return images > 0 ? (images + 9999) / 10000 : 5;
@@ -258,6 +294,7 @@ static void set_model(report_pipeline *p, int index, const char *key, const char
     snprintf(m->run, sizeof m->run, "%s/runs/%s", p->out_dir, key);
     snprintf(m->sweep, sizeof m->sweep, "%s/sweeps/%s", p->out_dir, key);
     snprintf(m->spectrum, sizeof m->spectrum, "%s/spectra/%s", p->out_dir, key);
+    snprintf(m->heatmap, sizeof m->heatmap, "%s/heatmaps/%s", p->out_dir, key);
     snprintf(m->train_data, sizeof m->train_data, "%s", p->data.train_path);
     snprintf(m->test_data, sizeof m->test_data, "%s", p->data.test_path);
     if (index != MODEL_BASELINE)
@@ -283,6 +320,7 @@ fb_status report_pipeline_build(report_pipeline *p)
     add_sweep(p, base, REPORT_SWEEP_RADII, 0, "accuracy and feature discrimination on low/high-pass test sets (E1)");
     add_spectrum(p, base, "cifar-spectrum", p->data.test_path, 1,
                  "CIFAR-10 spectral density, the baseline's gradient density, per-class band-power KDE (E5)");
+    add_heatmap(p, base);
 
     report_stage *s = next_stage(p);
     stage_init(s, "hars-build", "build HARS: each image's own high frequencies + another class's low (r = 12)");
@@ -303,6 +341,7 @@ fb_status report_pipeline_build(report_pipeline *p)
     add_train(p, hars, "train f_hars on HARS (tested on CIFAR-10), with the online gradient spectrum (E4)");
     add_sweep(p, hars, REPORT_SWEEP_RADII, 0, "f_hars on low/high-pass CIFAR-10 test sets (E4)");
     add_spectrum(p, hars, "hars-spectrum", hars->dataset_dir, 0, "HARS spectral density and f_hars's gradient density");
+    add_heatmap(p, hars);
 
     for (int k = 0; k < 2; k++) {
         report_model *m = &p->models[k ? MODEL_WCR : MODEL_SCR];
@@ -318,6 +357,7 @@ fb_status report_pipeline_build(report_pipeline *p)
         snprintf(title, sizeof title, "%s image spectral density and %s's gradient density (E3)", k ? "WCR" : "SCR",
                  m->label);
         add_spectrum(p, m, name, m->test_data, 0, title);
+        add_heatmap(p, m);
     }
     for (int i = 0; i < p->count; i++)
         if (p->stages[i].overflow)

@@ -5,9 +5,10 @@
  *   baseline-train  ResNet-18 on CIFAR-10 with the online gradient spectrum
  *   baseline-sweep  low/high-pass test sets, r = 4, 8, 10, 12, 14, 16, 18
  *   cifar-spectrum  image and gradient spectral density, per-class KDE
- *   hars-build, hars-train, hars-sweep, hars-spectrum
- *   scr-kernels, scr-data, [scr-pack], scr-train, scr-sweep, scr-spectrum
- *   wcr-kernels, wcr-data, [wcr-pack], wcr-train, wcr-sweep, wcr-spectrum
+ *   baseline-heatmap  Fourier heat map and band-noise errors (fourier-heatmap --bands)
+ *   hars-build, hars-train, hars-sweep, hars-spectrum, hars-heatmap
+ *   scr-kernels, scr-data, [scr-pack], scr-train, scr-sweep, scr-spectrum, scr-heatmap
+ *   wcr-kernels, wcr-data, [wcr-pack], wcr-train, wcr-sweep, wcr-spectrum, wcr-heatmap
  *
  * The CDES stages come last so that a build or run without them still
  * leaves every other result (and a report that says what is missing).
@@ -35,6 +36,7 @@ typedef struct report_model {
     char run[REPORT_DIR];         /* train --out                            */
     char sweep[REPORT_DIR];       /* sweep --out                            */
     char spectrum[REPORT_DIR];    /* spectrum --out                         */
+    char heatmap[REPORT_DIR];     /* fourier-heatmap --out                  */
     char train_data[STAGE_PATH];  /* what it trained on                     */
     char test_data[STAGE_PATH];   /* what it is tested on                   */
     char dataset_dir[REPORT_DIR]; /* generated data folder ("" for CIFAR)   */

@@ -41,7 +41,7 @@ static const report_preset presets[] = {
         .purpose = "every stage on a few hundred images in well under two minutes: a test of the "
                    "pipeline, not of the science (its numbers are noise)",
         .train_images = 256, .test_images = 128, .width = 4, .epochs = 2, .lr_milestones = "",
-        .batch = 64, .gradspec_images = 32,
+        .batch = 64, .gradspec_images = 32, .heatmap_images = 16, .heatmap_size = 8,
         .cdes_scr_images_per_class = 8, .cdes_wcr_images = 80, .cdes_epochs = 2, .cdes_step_lr = 1,
         .cdes_batch = 20,
         .budget = "under 2 minutes on 2 cores",
@@ -51,7 +51,7 @@ static const report_preset presets[] = {
         .purpose = "the four findings at laptop scale: ResNet-18 width 16 on the first 20,000 "
                    "training images for 10 epochs, tested on the first 5,000 test images",
         .train_images = 20000, .test_images = 5000, .width = 16, .epochs = 10, .lr_milestones = "7,9",
-        .batch = 128, .gradspec_images = 500,
+        .batch = 128, .gradspec_images = 500, .heatmap_images = 500, .heatmap_size = 32,
         .cdes_scr_images_per_class = LAPTOP_CDES_SCR_IMAGES_PER_CLASS,
         .cdes_wcr_images = LAPTOP_CDES_WCR_IMAGES, .cdes_epochs = LAPTOP_CDES_EPOCHS,
         .cdes_step_lr = LAPTOP_CDES_STEP_LR, .cdes_batch = LAPTOP_CDES_BATCH,
@@ -62,7 +62,7 @@ static const report_preset presets[] = {
         .purpose = "the seed's scale: ResNet-18 width 64, 200 epochs (lr ×0.1 every 50), all 50,000 "
                    "training and 10,000 test images, CDES kernels on all images for 20 epochs",
         .train_images = 0, .test_images = 0, .width = 64, .epochs = 200, .lr_milestones = "",
-        .batch = 128, .gradspec_images = 1000,
+        .batch = 128, .gradspec_images = 1000, .heatmap_images = 1000, .heatmap_size = 32,
         .cdes_scr_images_per_class = 0, .cdes_wcr_images = 0, .cdes_epochs = 20, .cdes_step_lr = 5,
         .cdes_batch = 100,
         .budget = "days on a CPU; hours with the CUDA backend",

@@ -7,6 +7,10 @@
  * Everything else (the radii, the HARS radius, the recipe's momentum and
  * weight decay) is the paper's and the same in every preset.
  *
+ * The Fourier heat maps (fourier-heatmap) cost one forward pass per image
+ * and Hermitian pair of frequencies (514 pairs at 32×32), so the presets
+ * choose how many test images and how much of the plane they cover.
+ *
  *   tiny    every stage on a few hundred images in well under two minutes:
  *           the test of the pipeline (`make check`), not of the science;
  *   laptop  ≤ 45 minutes on 2 cores, chosen so the four findings can show;
@@ -29,6 +33,8 @@ typedef struct report_preset {
     const char *lr_milestones;   /* "" = the recipe's ×0.1 every 50 epochs    */
     int batch;
     int gradspec_images;         /* online gradient spectrum: first N test images */
+    int heatmap_images;          /* Fourier heat map and band noise: first N test images */
+    int heatmap_size;            /* the heat map's central S×S frequencies (32 = all)    */
     /* CDES toy kernels (cdes-train); 0 = the command's default */
     int cdes_scr_images_per_class; /* first N images of each class (train, then test); 0 = 6,000 */
     int cdes_wcr_images;         /* first N of the 60,000; 0 = all            */

@@ -12,7 +12,7 @@
 
 #include "freqbias/npy.h"
 
-static char *read_text(const char *path, size_t *size)
+char *read_text_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -33,7 +33,7 @@ fb_status csv_read(const char *path, csv_table *table)
 {
     memset(table, 0, sizeof *table);
     size_t size = 0;
-    char *text = read_text(path, &size);
+    char *text = read_text_file(path, &size);
     if (!text)
         return fb_error(FB_ERR_IO, "%s: cannot read", path);
     /* first pass: count lines and the header's fields */

@@ -8,7 +8,12 @@
 #ifndef FREQBIAS_CLI_REPORT_RESULTS_H
 #define FREQBIAS_CLI_REPORT_RESULTS_H
 
+#include <stddef.h>
+
 #include "freqbias/error.h"
+
+/* The whole file, NUL-terminated, *size its length; NULL if unreadable. */
+char *read_text_file(const char *path, size_t *size);
 
 /* ---------------------------------------------------------------- CSV */
 

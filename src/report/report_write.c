@@ -5,8 +5,8 @@
  * with its SHA-256) that produced it.
  *
  * Sections: summary · preset and data · E1 feature discrimination ·
- * E2 learning priority · E3 CDES · E4 HARS · E5 band-power KDEs · samples ·
- * stages. A section whose stages did not finish says so and shows what
+ * E2 learning priority · E3 CDES · E4 HARS · E5 band-power KDEs · Fourier
+ * heat maps and band noise (beyond the paper) · samples · stages. A section whose stages did not finish says so and shows what
  * exists.
  */
 #include "report_write.h"
@@ -22,6 +22,7 @@
 #include "freqbias/runtime.h"
 #include "freqbias/version.h"
 #include "report_doc.h"
+#include "report_heatmaps.h"
 #include "report_paper.h"
 #include "report_results.h"
 
@@ -29,6 +30,7 @@ typedef struct writer {
     const report_pipeline *p;
     const report_outcome *outcome;
     const report_results *res;
+    const heatmap_result *heatmaps; /* [MODEL_COUNT] */
     report_doc doc;
 } writer;
 
@@ -517,6 +519,63 @@ static void section_e5(writer *w)
     produced_by(w, "cifar-spectrum", ckpt);
 }
 
+static void section_heatmaps(writer *w)
+{
+    const report_pipeline *p = w->p;
+    char path[1200];
+    doc_heading(&w->doc, 2, "Fourier heat maps and band-limited noise (beyond the paper)");
+    doc_paragraph(&w->doc,
+                  "Yin et al. (NeurIPS 2019): the top-1 error of each model on the first %d images of its own test "
+                  "split when every channel of every image gets `r·eps·U(i,j)`, U the real Fourier basis image of "
+                  "unit L2 norm at frequency (i, j), r = ±1 at random per image and channel, eps = 4, clipped to "
+                  "[0, 1]; DC at the centre, axes in cycles per image, one colour range for all four panels. Then "
+                  "Gaussian noise of the same L2 norm per channel restricted to each of the 20 radial bands of the "
+                  "gradient spectrum (PAPER.md C2): where in the spectrum noise hurts, beside where the gradient "
+                  "spectrum sits (E2). Conventions: README, \"Fourier heat maps\".",
+                  p->preset->heatmap_images);
+    snprintf(path, sizeof path, "%s/figures/fourier_heatmaps.png", p->out_dir);
+    image(w, NULL, path, "Fourier heat maps of f_baseline, f_hars (top), f_scr, f_wcr (bottom)");
+    snprintf(path, sizeof path, "%s/figures/band_noise.png", p->out_dir);
+    image(w, NULL, path, "Top-1 error under Gaussian noise restricted to one radial band, per model");
+    static const char *const headers[6] = {"model", "clean error", "heat map: mean error", "heat map: max error",
+                                           "most harmful band", "its error"};
+    doc_table_begin(&w->doc, 6, headers);
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const heatmap_result *h = &w->heatmaps[m];
+        char cells[6][48];
+        snprintf(cells[0], 48, "%s", p->models[m].label);
+        double mean = NAN, high = NAN, worst = NAN;
+        int worst_band = -1;
+        if (h->have) {
+            mean = 0.0;
+            high = -INFINITY;
+            for (int i = 0; i < h->size * h->size; i++) {
+                mean += h->cells[i] / (h->size * h->size);
+                high = fmax(high, h->cells[i]);
+            }
+            for (int b = 0; b < h->bands; b++)
+                if (worst_band < 0 || h->band_errors[b] > worst) {
+                    worst_band = b;
+                    worst = h->band_errors[b];
+                }
+        }
+        format_number(cells[1], 48, h->have ? h->clean : NAN, "%.4f");
+        format_number(cells[2], 48, mean, "%.4f");
+        format_number(cells[3], 48, high, "%.4f");
+        format_number(cells[4], 48, worst_band >= 0 ? worst_band : NAN, "%.0f");
+        format_number(cells[5], 48, worst, "%.4f");
+        const char *pointers[6] = {cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]};
+        doc_table_row(&w->doc, pointers);
+    }
+    doc_table_end(&w->doc);
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        char stage[64], ckpt[1200];
+        snprintf(stage, sizeof stage, "%s-heatmap", p->models[m].key);
+        snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", p->models[m].run);
+        produced_by(w, stage, ckpt);
+    }
+}
+
 static void section_samples(writer *w)
 {
     char path[1200];
@@ -577,10 +636,19 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
         return fb_error(FB_ERR_NOMEM, "report: out of memory");
     report_results_load(p, res);
     w.res = res;
+    heatmap_result *heatmaps = calloc(MODEL_COUNT, sizeof *heatmaps);
+    if (!heatmaps) {
+        free(res);
+        return fb_error(FB_ERR_NOMEM, "report: out of memory");
+    }
+    report_heatmaps_load(p, heatmaps);
+    w.heatmaps = heatmaps;
     char figures[1200];
     snprintf(figures, sizeof figures, "%s/figures", p->out_dir);
-    int drawn = 0;
+    int drawn = 0, heatmap_figures = 0;
     fb_status status = report_figures_draw(p, res, figures, &drawn);
+    if (status == FB_OK)
+        status = report_heatmaps_draw(p, heatmaps, figures, &heatmap_figures);
     report_finding findings[REPORT_FINDINGS];
     report_findings_compute(res, findings);
     for (int i = 0; i < REPORT_FINDINGS; i++)
@@ -598,6 +666,7 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
         section_e3(&w);
         section_e4(&w);
         section_e5(&w);
+        section_heatmaps(&w);
         section_samples(&w);
         section_stages(&w);
         char md[1200], html[1200];
@@ -616,6 +685,7 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
     }
     if (status == FB_OK)
         status = write_stage_summary(p);
+    free(heatmaps);
     free(res);
     return status;
 }
