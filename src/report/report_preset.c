@@ -51,7 +51,7 @@ static const report_preset presets[] = {
         .purpose = "the four findings at laptop scale: ResNet-18 width 16 on the first 20,000 "
                    "training images for 10 epochs, tested on the first 5,000 test images",
         .train_images = 20000, .test_images = 5000, .width = 16, .epochs = 10, .lr_milestones = "7,9",
-        .batch = 128, .gradspec_images = 500, .heatmap_images = 500, .heatmap_size = 32,
+        .batch = 128, .gradspec_images = 500, .heatmap_images = 200, .heatmap_size = 32,
         .cdes_scr_images_per_class = LAPTOP_CDES_SCR_IMAGES_PER_CLASS,
         .cdes_wcr_images = LAPTOP_CDES_WCR_IMAGES, .cdes_epochs = LAPTOP_CDES_EPOCHS,
         .cdes_step_lr = LAPTOP_CDES_STEP_LR, .cdes_batch = LAPTOP_CDES_BATCH,
