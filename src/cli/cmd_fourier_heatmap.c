@@ -257,9 +257,14 @@ int cmd_fourier_heatmap(int argc, char **argv)
                     data.count);
             o.n = data.count;
         }
+        int largest = data.height < data.width ? data.height : data.width;
         if (!size_given)
-            o.size = data.height < data.width ? data.height : data.width;
-        status = cli_make_dirs(out);
+            o.size = largest;
+        if (o.size > largest)
+            status = fb_error(FB_ERR_USAGE, "--size %d: the images are %dx%d, so at most %d", o.size, data.height,
+                              data.width, largest);
+        else
+            status = cli_make_dirs(out);
     }
     if (status == FB_OK)
         status = fb_fourier_clean_error(model, &data, &o, &clean);
