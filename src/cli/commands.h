@@ -13,5 +13,6 @@ int cmd_spectrum(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_cdes_train(int argc, char **argv);
 int cmd_cdes_generate(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

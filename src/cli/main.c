@@ -28,6 +28,7 @@ static const command commands[] = {
     {"cdes-generate", cmd_cdes_generate, "build the CDES SCR/WCR datasets from trained kernels"},
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"report", cmd_report, "run every experiment as resumable stages; write report.md/.html"},
+    {"convert", cmd_convert, "a PyTorch .pt (torch.save) or safetensors checkpoint as freqbias safetensors"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 
