@@ -25,11 +25,14 @@ what users actually have:
                            (os.system, builtins.eval, posix.system) in GLOBAL or
                            STACK_GLOBAL form; loading them must be refused
   pt_toy_deflated.pt       pt_toy_plain re-zipped with every entry deflated
+  pt_hostile_optimizer.pt  torch.save of a robustness-shaped dict whose optimizer
+                           part holds a datetime.timedelta: harmless, but not on
+                           the whitelist, so the whole file must be refused
 
 Run: /usr/bin/python3 ref_data/gen/make_pt.py  (writes into ref_data/).
 Deterministic: seeded init, CPU; torch.save writes no timestamps.
 """
-import io
+import datetime
 import os
 import struct
 import sys
@@ -152,6 +155,10 @@ def main():
             fresh = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fresh.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fresh, src.read(info.filename))
+
+    groups = [{"lr": 0.1, "momentum": 0.9, "params": [0, 1, 2, 3], "timeout": datetime.timedelta(seconds=1)}]
+    torch.save({"model": sd, "optimizer": {"state": {}, "param_groups": groups}, "epoch": 1},
+               out("pt_hostile_optimizer.pt"))
 
     for name, pickle_bytes in HOSTILE.items():
         hostile_zip(out(name), pickle_bytes)
