@@ -7,7 +7,7 @@
  *   - a model loaded from the .pt equals one loaded from the twin, and
  *     `freqbias test` writes byte-identical logits for .pt, twin and the
  *     `freqbias convert` copy;
- *   - a legacy (non-zip) file and every forbidden global (os.system,
+ *   - a legacy (non-zip) file, a big-endian one, and every forbidden global (os.system,
  *     builtins.eval, posix.system via STACK_GLOBAL, datetime.timedelta deep in
  *     an optimizer state) are refused with messages naming them;
  *   - archives cut at every 7th byte, with each central-directory byte
@@ -219,6 +219,7 @@ static void test_cli(void **state)
     expect_refusal(log, "pt_hostile_eval.pt", "'builtins.eval'");
     expect_refusal(log, "pt_hostile_stack_global.pt", "'posix.system'");
     expect_refusal(log, "pt_hostile_optimizer.pt", "'datetime.timedelta'");
+    expect_refusal(log, "pt_toy_bigendian.pt", "big-endian storages are not supported");
     assert_int_equal(RUN(log, "convert", fixture("pt_toy_plain.pt")), 1);
 }
 

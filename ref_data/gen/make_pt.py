@@ -25,6 +25,8 @@ what users actually have:
                            (os.system, builtins.eval, posix.system) in GLOBAL or
                            STACK_GLOBAL form; loading them must be refused
   pt_toy_deflated.pt       pt_toy_plain re-zipped with every entry deflated
+  pt_toy_bigendian.pt      pt_toy_plain plus a "byteorder" entry saying "big" (as
+                           torch >= 2.1 writes on big-endian hosts): refused
   pt_hostile_optimizer.pt  torch.save of a robustness-shaped dict whose optimizer
                            part holds a datetime.timedelta: harmless, but not on
                            the whitelist, so the whole file must be refused
@@ -155,6 +157,12 @@ def main():
             fresh = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fresh.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fresh, src.read(info.filename))
+
+    with zipfile.ZipFile(out("pt_toy_plain.pt")) as src, \
+            zipfile.ZipFile(out("pt_toy_bigendian.pt"), "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename))
+        dst.writestr(zipfile.ZipInfo("pt_toy_plain/byteorder", date_time=(1980, 1, 1, 0, 0, 0)), b"big")
 
     groups = [{"lr": 0.1, "momentum": 0.9, "params": [0, 1, 2, 3], "timeout": datetime.timedelta(seconds=1)}]
     torch.save({"model": sd, "optimizer": {"state": {}, "param_groups": groups}, "epoch": 1},

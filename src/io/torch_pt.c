@@ -14,6 +14,7 @@
  *      is gathered element by element into one packed, contiguous buffer.
  *      float64 → float32 (rounded to nearest), float32 and int64 as stored.
  *   5. An int 'epoch' beside the state dict becomes __metadata__ "epoch".
+ * A "<prefix>/byteorder" entry, when present, must say "little".
  *
  * A file that starts with a pickle's PROTO 2 and torch's LONG1 magic number
  * instead of "PK\3\4" is a legacy (pre-1.6) torch.save file: it gets an
@@ -68,6 +69,25 @@ static fb_status find_pickle(reader *r, const fb_zip_entry **pickle)
     if (!*pickle)
         return fb_error(FB_ERR_FORMAT, "%s: a zip archive without '<name>/data.pkl': not a torch.save file",
                         r->label);
+    return FB_OK;
+}
+
+/* "<prefix>/byteorder" (PyTorch >= 1.13 writes it): the storages must be little-endian. */
+static fb_status check_byteorder(const reader *r)
+{
+    char name[sizeof r->prefix + 16];
+    snprintf(name, sizeof name, "%sbyteorder", r->prefix);
+    const fb_zip_entry *entry = fb_zip_find(&r->zip, name);
+    if (!entry)
+        return FB_OK; /* older files: always little-endian */
+    uint8_t *text;
+    size_t size;
+    FB_TRY(fb_zip_extract(&r->zip, entry, 16, &text, &size));
+    int little = size == 6 && memcmp(text, "little", 6) == 0;
+    free(text);
+    if (!little)
+        return fb_error(FB_ERR_FORMAT, "%s: '%s' does not say 'little': big-endian storages are not supported",
+                        r->label, name);
     return FB_OK;
 }
 
@@ -257,6 +277,8 @@ fb_status fb_pt_read_memory(const uint8_t *bytes, size_t size, const char *label
     fb_status status = fb_zip_open(&r.zip, bytes, size, label);
     if (status == FB_OK)
         status = find_pickle(&r, &pickle_entry);
+    if (status == FB_OK)
+        status = check_byteorder(&r);
     if (status == FB_OK)
         status = fb_zip_extract(&r.zip, pickle_entry, MAX_PICKLE_BYTES, &pickle_bytes, &pickle_size);
     if (status == FB_OK)
