@@ -12,7 +12,8 @@
  *     an optimizer state) are refused with messages naming them;
  *   - archives cut at every 7th byte, with each central-directory byte
  *     flipped, with corrupt data or lying sizes (a deflate bomb among them),
- *     and hand-built hostile pickles give errors and never crash (this file
+ *     a storage declared twice with different sizes, and hand-built hostile
+ *     pickles give errors and never crash (this file
  *     also runs under `make test SANITIZE=1`).
  * No torch is needed to run it.
  */
@@ -341,6 +342,60 @@ static void test_broken_archives(void **state)
     }
 }
 
+/* A zip of n entries, as torch lays them out: local header + data each, then
+ * the central directory and the end record. method 8 entries are given
+ * already deflated (raw), with their inflated size and CRC. */
+typedef struct zip_item {
+    const char *name;
+    const void *data;
+    size_t size;       /* bytes stored                                   */
+    int method;        /* 0 stored, 8 deflated                           */
+    size_t plain_size; /* inflated size (= size when stored)             */
+    uint32_t crc;      /* CRC-32 of the inflated bytes                   */
+} zip_item;
+
+static uint8_t *zip_of(zip_item *items, int n, size_t *total)
+{
+    size_t local = 0, central = 0;
+    for (int i = 0; i < n; i++) {
+        local += 30 + strlen(items[i].name) + items[i].size;
+        central += 46 + strlen(items[i].name);
+    }
+    *total = local + central + 22;
+    uint8_t *zip = calloc(*total, 1), *at = zip, *dir = zip + local;
+    assert_non_null(zip);
+    for (int i = 0; i < n; i++) {
+        size_t name_len = strlen(items[i].name);
+        uint8_t *headers[2] = {at, dir};
+        for (int h = 0; h < 2; h++) { /* local: fields at +8..; central: 2 bytes later */
+            uint8_t *p = headers[h] + 2 * h;
+            put_u32(headers[h], h ? 0x02014b50u : 0x04034b50u);
+            p[8] = (uint8_t)items[i].method;
+            put_u32(p + 14, items[i].crc);
+            put_u32(p + 18, (uint32_t)items[i].size);
+            put_u32(p + 22, (uint32_t)items[i].plain_size);
+            p[26] = (uint8_t)name_len;
+        }
+        put_u32(dir + 42, (uint32_t)(at - zip));
+        memcpy(at + 30, items[i].name, name_len);
+        memcpy(at + 30 + name_len, items[i].data, items[i].size);
+        memcpy(dir + 46, items[i].name, name_len);
+        at += 30 + name_len + items[i].size;
+        dir += 46 + name_len;
+    }
+    put_u32(dir, 0x06054b50u);
+    dir[8] = dir[10] = (uint8_t)n;
+    put_u32(dir + 12, (uint32_t)central);
+    put_u32(dir + 16, (uint32_t)local);
+    return zip;
+}
+
+static zip_item stored(const char *name, const void *data, size_t size)
+{
+    zip_item item = {name, data, size, 0, size, (uint32_t)crc32(0, data, (uInt)size)};
+    return item;
+}
+
 /* An honest deflate stream inflating to 64 MiB of zeros (~64 KB compressed)
  * in a torch-shaped zip: the pickle cap (256 MiB) is not hit, the data is
  * not a pickle: refused at its first byte. */
@@ -361,41 +416,52 @@ static void test_inflated_garbage(void **state)
     s.next_out = packed;
     s.avail_out = (uInt)packed_size;
     assert_int_equal(deflate(&s, Z_FINISH), Z_STREAM_END);
-    size_t deflated = s.total_out;
+    zip_item item = {"archive/data.pkl", packed, s.total_out, 8, plain_size,
+                     (uint32_t)crc32(0, zeros, (uInt)plain_size)};
     deflateEnd(&s);
-    uint32_t crc = (uint32_t)crc32(0, zeros, (uInt)plain_size);
-    const char *name = "archive/data.pkl";
-    size_t name_len = strlen(name), local_len = 30 + name_len + deflated;
-    size_t total = local_len + 46 + name_len + 22;
-    uint8_t *zip = calloc(total, 1);
-    assert_non_null(zip);
-    put_u32(zip, 0x04034b50u);
-    zip[8] = 8;
-    put_u32(zip + 14, crc);
-    put_u32(zip + 18, (uint32_t)deflated);
-    put_u32(zip + 22, (uint32_t)plain_size);
-    zip[26] = (uint8_t)name_len;
-    memcpy(zip + 30, name, name_len);
-    memcpy(zip + 30 + name_len, packed, deflated);
-    uint8_t *c = zip + local_len;
-    put_u32(c, 0x02014b50u);
-    c[10] = 8;
-    put_u32(c + 16, crc);
-    put_u32(c + 20, (uint32_t)deflated);
-    put_u32(c + 24, (uint32_t)plain_size);
-    c[28] = (uint8_t)name_len;
-    memcpy(c + 46, name, name_len);
-    uint8_t *e = c + 46 + name_len;
-    put_u32(e, 0x06054b50u);
-    e[8] = e[10] = 1;
-    put_u32(e + 12, (uint32_t)(46 + name_len));
-    put_u32(e + 16, (uint32_t)local_len);
-    printf("[inflate] %zu zero bytes deflated to %zu (ratio %.0f:1)\n", plain_size, deflated,
-           (double)plain_size / (double)deflated);
+    size_t total;
+    uint8_t *zip = zip_of(&item, 1, &total);
+    printf("[inflate] %zu zero bytes deflated to %zu (ratio %.0f:1)\n", plain_size, item.size,
+           (double)plain_size / (double)item.size);
     expect_error(zip, total, "64 MiB of zeros as data.pkl", "opcode 0x00");
     free(zip);
     free(packed);
     free(zeros);
+}
+
+/* One storage key declared twice, first with 1 element (matching its 4-byte
+ * entry), then with 1000, with a 1000-element view on the second: the
+ * second declaration must not borrow the first one's bytes. */
+static void test_storage_declared_twice(void **state)
+{
+    (void)state;
+#define PERSID(numel_op) "(X\x07\x00\x00\x00storage" "ctorch\nFloatStorage\n" "X\x01\x00\x00\x00" \
+                         "0X\x03\x00\x00\x00" "cpu" numel_op "tQ"
+#define REBUILD "ctorch._utils\n_rebuild_tensor_v2\n("
+    static const char pickle[] =
+        "\x80\x02}(X\x01\x00\x00\x00" "a" REBUILD PERSID("K\x01") "K\x00K\x01\x85K\x01\x85\x89}tR"
+        "X\x01\x00\x00\x00" "b" REBUILD PERSID("M\xe8\x03") "K\x00M\xe8\x03\x85K\x01\x85\x89}tRu.";
+    float one = 1.5f;
+    zip_item items[2] = {stored("archive/data.pkl", pickle, sizeof pickle - 1),
+                         stored("archive/data/0", &one, sizeof one)};
+    size_t total;
+    uint8_t *zip = zip_of(items, 2, &total);
+    expect_error(zip, total, "storage '0' as 1 and as 1000 floats", "declared twice");
+    /* control: the same archive with only the honest tensor loads */
+    static const char honest[] = "\x80\x02}(X\x01\x00\x00\x00" "a" REBUILD PERSID("K\x01")
+                                 "K\x00K\x01\x85K\x01\x85\x89}tRu.";
+    items[0] = stored("archive/data.pkl", honest, sizeof honest - 1);
+    free(zip);
+    zip = zip_of(items, 2, &total);
+    fb_st_file file;
+    assert_int_equal(fb_pt_read_memory(zip, total, "honest.pt", &file), FB_OK);
+    printf("[control] hand-built archive: %d tensor, 'a' = %g\n", file.count, *(const float *)file.entries[0].data);
+    assert_int_equal(file.count, 1);
+    assert_true(*(const float *)file.entries[0].data == 1.5f);
+    fb_st_free(&file);
+    free(zip);
+#undef PERSID
+#undef REBUILD
 }
 
 /* ---- hand-built pickles ---- */
@@ -466,6 +532,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_broken_archives),
         cmocka_unit_test(test_inflated_garbage),
+        cmocka_unit_test(test_storage_declared_twice),
         cmocka_unit_test(test_pickles),
     };
     return cmocka_run_group_tests(tests, work_dir_setup, work_dir_teardown);

@@ -95,9 +95,16 @@ static fb_status check_byteorder(const reader *r)
 static fb_status storage_of(reader *r, const fb_pk_value *storage, const uint8_t **data)
 {
     const fb_pk_value *key = storage->key;
+    uint64_t want = (uint64_t)storage->numel * fb_st_dtype_size(storage->dtype);
+    int fits = want / fb_st_dtype_size(storage->dtype) == (uint64_t)storage->numel;
     for (int i = 0; i < r->storage_count; i++)
         if (r->storages[i].key->length == key->length &&
             memcmp(r->storages[i].key->text, key->text, key->length) == 0) {
+            /* the same key twice must describe the same bytes (the views were
+             * checked against this numel, not the first one's) */
+            if (!fits || r->storages[i].size != want)
+                return fb_error(FB_ERR_FORMAT, "%s: storage '%.*s' is declared twice with different sizes",
+                                r->label, (int)key->length, key->text);
             *data = r->storages[i].data;
             return FB_OK;
         }
@@ -110,8 +117,7 @@ static fb_status storage_of(reader *r, const fb_pk_value *storage, const uint8_t
     if (!entry)
         return fb_error(FB_ERR_FORMAT, "%s: the pickle refers to storage '%s', which the archive lacks",
                         r->label, name);
-    uint64_t want = (uint64_t)storage->numel * fb_st_dtype_size(storage->dtype);
-    if (want / fb_st_dtype_size(storage->dtype) != (uint64_t)storage->numel || entry->size != want)
+    if (!fits || entry->size != want)
         return fb_error(FB_ERR_FORMAT, "%s: storage '%s' holds %llu bytes, the pickle says %lld %s elements",
                         r->label, name, (unsigned long long)entry->size, (long long)storage->numel,
                         fb_st_dtype_name(storage->dtype));
