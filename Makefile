@@ -27,8 +27,12 @@ else
   $(error PROFILE must be ref or fast, not '$(PROFILE)')
 endif
 
+# -fPIC so one set of objects builds both libfreqbias.a and libfreqbias.so;
+# -fno-semantic-interposition keeps calls inside the library direct and
+# inlinable, so PIC costs no speed (bench_train, README "Installing").
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -fopenmp \
-              -Iinclude -Isrc $(PKG_CFLAGS) $(OPTFLAGS) -DFB_PROFILE=\"$(PROFILE)\"
+              -Iinclude -Isrc $(PKG_CFLAGS) $(OPTFLAGS) -DFB_PROFILE=\"$(PROFILE)\" \
+              -fPIC -fno-semantic-interposition
 LDLIBS_ALL := $(PKG_LIBS) -lz -lm -fopenmp
 ifeq ($(SANITIZE),1)
   CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -72,8 +76,16 @@ BENCH_BIN := $(BUILD)/bench/bench_train
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all demo check test bench deps data install clean help FORCE
-all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(TOOL_BIN)
+# make install PREFIX=/usr/local DESTDIR=: binary, static + shared library
+# (soname libfreqbias.so.0), headers, pkg-config file freqbias.pc.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+FB_VERSION_NUMBER := $(shell sed -n 's/^\#define FB_VERSION "\(.*\)"/\1/p' include/freqbias/version.h)
+SO_NAME := libfreqbias.so.$(firstword $(subst ., ,$(FB_VERSION_NUMBER)))
+SO_FILE := libfreqbias.so.$(FB_VERSION_NUMBER)
+
+.PHONY: all demo check test bench deps data install clean help FORCE example-check
+all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(BUILD)/$(SO_FILE) $(TOOL_BIN)
 
 help:
 	@echo "make demo    install deps, build, run the main job"
@@ -106,6 +118,24 @@ $(BUILD)/obj/%.o: %.cu $(BUILD)/flags.txt
 $(BUILD)/libfreqbias.a: $(LIB_OBJ) Makefile
 	rm -f $@
 	ar rcs $@ $(filter %.o,$^)
+
+$(BUILD)/$(SO_FILE): $(LIB_OBJ) Makefile
+	$(CC) -shared -Wl,-soname,$(SO_NAME) $(CFLAGS_ALL) $(filter %.o,$^) $(LDLIBS_ALL) -o $@
+	ln -sf $(SO_FILE) $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(BUILD)/libfreqbias.so
+
+# rewritten when PREFIX (or the version) changes, like flags.txt
+$(BUILD)/freqbias.pc: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: freqbias' \
+	  'Description: frequency bias of image classifiers: CIFAR ResNets, spectra, HARS, CDES' \
+	  'Version: $(FB_VERSION_NUMBER)' \
+	  'Requires.private: openblas fftw3f zlib' \
+	  'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -lfreqbias' \
+	  'Libs.private: -lm -fopenmp' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(BUILD)/freqbias: $(CLI_OBJ) $(BUILD)/libfreqbias.a
 	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
@@ -149,6 +179,7 @@ test: all $(TEST_BIN)
 # rot on machines without a GPU; `make check CUDA=1` builds and runs them.
 check: deps
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory example-check
 ifneq ($(CUDA),1)
 	@if [ -x "$(NVCC)" ]; then \
 	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in build-cuda/ (make CUDA=1 BUILD=build-cuda; nothing runs)"; \
@@ -166,11 +197,38 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(BUILD)
 
-install: all
-	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/lib $(DESTDIR)/usr/local/include/freqbias
-	install -m 755 $(BUILD)/freqbias $(DESTDIR)/usr/local/bin/
-	install -m 644 $(BUILD)/libfreqbias.a $(DESTDIR)/usr/local/lib/
-	install -m 644 include/freqbias/*.h $(DESTDIR)/usr/local/include/freqbias/
+install: all $(BUILD)/freqbias.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/freqbias
+	install -m 755 $(BUILD)/freqbias $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libfreqbias.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libfreqbias.so
+	install -m 644 include/freqbias/*.h $(DESTDIR)$(PREFIX)/include/freqbias/
+	install -m 644 $(BUILD)/freqbias.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# Installs into $(BUILD)/prefix and builds examples/ against the INSTALLED
+# copy through pkg-config, linked shared (rpath) and static, and runs both.
+EXAMPLE_PREFIX := $(abspath $(BUILD))/prefix
+example-check:
+	@rm -rf $(EXAMPLE_PREFIX)
+	@$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR= >/dev/null
+	@set -e; pc="env PKG_CONFIG_PATH=$(EXAMPLE_PREFIX)/lib/pkgconfig pkg-config"; \
+	  for example in examples/*.c; do \
+	    name=$$(basename $$example .c); \
+	    echo "=== $$example: cc ... \$$(pkg-config --cflags --libs freqbias) [prefix $(EXAMPLE_PREFIX)]"; \
+	    $(CC) -std=c11 -Wall -Wextra -Werror $$example $$($$pc --cflags --libs freqbias) \
+	      -Wl,-rpath,$(EXAMPLE_PREFIX)/lib -o $(BUILD)/$$name-shared; \
+	    $(CC) -std=c11 -Wall -Wextra -Werror $$example $$($$pc --cflags freqbias) \
+	      $$($$pc --static --libs freqbias | sed 's/-lfreqbias/-l:libfreqbias.a/') -o $(BUILD)/$$name-static; \
+	    ldd $(BUILD)/$$name-shared | grep -q '$(EXAMPLE_PREFIX)/lib/$(SO_NAME)'; \
+	    ! ldd $(BUILD)/$$name-static | grep -q libfreqbias; \
+	    ./$(BUILD)/$$name-shared $(BUILD)/$$name.safetensors > $(BUILD)/$$name-shared.out; \
+	    ./$(BUILD)/$$name-static $(BUILD)/$$name.safetensors > $(BUILD)/$$name-static.out; \
+	    cmp $(BUILD)/$$name-shared.out $(BUILD)/$$name-static.out; \
+	    grep -E 'step [04]|saved|band  0' $(BUILD)/$$name-shared.out; \
+	    echo "=== $$name: built and ran against the installed library, shared ($(SO_NAME)) and static"; \
+	  done
 
 clean:
 	rm -rf $(BUILD) build-*

@@ -25,6 +25,12 @@ typedef struct fb_checkpoint_info {
     char data_sha256[65]; /* "" when unknown */
 } fb_checkpoint_info;
 
+/* Reads a checkpoint of either format into *file (fb_st_free it): a
+ * PyTorch torch.save file (zip, detected by its "PK\3\4" magic; see
+ * torch_pt.h) or a safetensors file. Load and inspect go through here. */
+struct fb_st_file;
+fb_status fb_checkpoint_read(const char *path, struct fb_st_file *file);
+
 /* Atomic write (temp + fsync + rename). */
 fb_status fb_checkpoint_save(fb_model *model, const char *path, const fb_checkpoint_info *info);
 
@@ -44,7 +50,6 @@ fb_status fb_train_state_save(fb_model *model, const char *path, const char *con
                               const char *const *values, int count);
 /* Restores model, momentum and the SGD step count; the file stays open in
  * *file for the caller's metadata look-ups (fb_st_meta; then fb_st_free). */
-struct fb_st_file;
 fb_status fb_train_state_load(fb_model *model, const char *path, struct fb_st_file *file);
 
 #endif

@@ -14,6 +14,7 @@
  *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
+ *   torch_pt.h    PyTorch torch.save (.pt) checkpoints: zip + weights-only unpickler
  */
 #ifndef FREQBIAS_FREQBIAS_H
 #define FREQBIAS_FREQBIAS_H
@@ -37,6 +38,7 @@
 #include "freqbias/sha256.h"
 #include "freqbias/spectrum.h"
 #include "freqbias/tensor.h"
+#include "freqbias/torch_pt.h"
 #include "freqbias/version.h"
 
 #endif

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"fourier-heatmap", cmd_fourier_heatmap, "Fourier heat map (Yin et al. 2019) and band-limited noise robustness"},
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"report", cmd_report, "run every experiment as resumable stages; write report.md/.html"},
+    {"convert", cmd_convert, "a PyTorch .pt (torch.save) or safetensors checkpoint as freqbias safetensors"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 

@@ -4,7 +4,9 @@
  * file (safetensors.c), maps each stored name to a model name (stripping the
  * robustness/DataParallel prefixes, skipping the attacker's and normaliser's
  * copies), and checks every tensor before copying any, so a mismatching file
- * leaves the model untouched.
+ * leaves the model untouched. Files are told apart by content, not by name:
+ * a torch.save zip (or legacy pickle) goes to torch_pt.c, anything else to
+ * the safetensors reader; both fill the same fb_st_file.
  */
 #include "freqbias/checkpoint.h"
 
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "freqbias/safetensors.h"
+#include "freqbias/torch_pt.h"
 
 #define MAX_REPORTED 5
 
@@ -31,6 +34,18 @@ static const char *model_name_of(const char *stored)
         if (strncmp(stored, stripped_prefixes[i], strlen(stripped_prefixes[i])) == 0)
             return stored + strlen(stripped_prefixes[i]);
     return stored;
+}
+
+fb_status fb_checkpoint_read(const char *path, fb_st_file *file)
+{
+    uint8_t head[4];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    return fb_pt_magic(head, n) ? fb_pt_read(path, file) : fb_st_read(path, file);
 }
 
 /* Host copies of every float tensor, packed in registry order. */
@@ -150,7 +165,7 @@ static void note_problem(char *report, size_t reportlen, int *problems, const ch
 fb_status fb_checkpoint_load(fb_model *model, const char *path, fb_checkpoint_info *info)
 {
     fb_st_file file;
-    FB_TRY(fb_st_read(path, &file));
+    FB_TRY(fb_checkpoint_read(path, &file));
     fb_registry *reg = fb_model_registry(model);
     const fb_st_entry **source = calloc((size_t)reg->count, sizeof *source);
     if (!source) {
@@ -280,7 +295,7 @@ static fb_status infer_config(const fb_st_file *file, const char *path, fb_model
 fb_status fb_checkpoint_inspect(const char *path, fb_model_config *config)
 {
     fb_st_file file;
-    FB_TRY(fb_st_read(path, &file));
+    FB_TRY(fb_checkpoint_read(path, &file));
     fb_status status = FB_OK;
     const char *arch_name = fb_st_meta(&file, "arch");
     fb_arch arch;
