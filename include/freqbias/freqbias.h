@@ -11,6 +11,7 @@
  *   evaluate.h    accuracy, features, inter-class variance
  *   spectrum.h    FFTs, masks, filters, radial averages, gradient spectra, HARS
  *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
+ *   train.h       training a ResNet: epochs, checkpoints, resume, online gradient spectrum
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
  */
@@ -35,6 +36,7 @@
 #include "freqbias/sha256.h"
 #include "freqbias/spectrum.h"
 #include "freqbias/tensor.h"
+#include "freqbias/train.h"
 #include "freqbias/version.h"
 
 #endif
