@@ -104,20 +104,33 @@ fb_status train_save_epoch(train_run *r, int epoch, int improved)
 
 char *train_restore_log(const char *out, int next_epoch)
 {
-    char path[1100];
+    char path[1100], line[512];
     snprintf(path, sizeof path, "%s/log.csv", out);
-    size_t capacity = 256 + (size_t)next_epoch * 160;
-    char *log = malloc(capacity), line[512];
-    if (!log)
-        return NULL;
-    snprintf(log, capacity, "%s", LOG_HEADER);
     FILE *f = fopen(path, "r");
+    long file_size = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        file_size = ftell(f);
+    if (f && (file_size < 0 || fseek(f, 0, SEEK_SET) != 0))
+        file_size = 0;
+    /* the kept rows are a subset of the file's: its size bounds them */
+    size_t capacity = sizeof LOG_HEADER + (size_t)file_size + 1;
+    char *log = malloc(capacity);
+    if (!log) {
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    snprintf(log, capacity, "%s", LOG_HEADER);
     if (!f)
         return log;
+    size_t used = strlen(log);
     while (fgets(line, sizeof line, f)) {
         int epoch;
-        if (sscanf(line, "%d,", &epoch) == 1 && epoch < next_epoch && strlen(log) + strlen(line) < capacity)
-            strcat(log, line);
+        size_t length = strlen(line);
+        if (sscanf(line, "%d,", &epoch) == 1 && epoch >= 0 && epoch < next_epoch && used + length < capacity) {
+            memcpy(log + used, line, length + 1);
+            used += length;
+        }
     }
     fclose(f);
     return log;

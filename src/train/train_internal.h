@@ -30,8 +30,9 @@ fb_status train_write_text(const char *path, const char *text);
 
 /* run.json: the command, versions, data hashes, progress and status. */
 fb_status train_write_run_json(const train_run *run, const char *status);
-/* The log.csv header and the rows of epochs < next_epoch of an existing
- * log in out (NULL when out of memory). */
+/* The log.csv header and the rows of epochs 0..next_epoch − 1 of an
+ * existing log in out, sized by that file, not by next_epoch (NULL when
+ * out of memory). */
 char *train_restore_log(const char *out, int next_epoch);
 fb_status train_append_log(train_run *run, const char *row);
 /* After epoch `epoch`: checkpoints, log.csv, then state.safetensors (the
