@@ -39,7 +39,8 @@ ifeq ($(SANITIZE),1)
   LDLIBS_ALL += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c)
+LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c \
+                     src/train/*.c)
 # the report pipeline (src/report) and the argument parsing (src/cli) build the binary
 CLI_SRC := $(wildcard src/report/*.c src/cli/*.c)
 

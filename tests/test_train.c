@@ -7,6 +7,10 @@
  *   independent Python twin (ref_data/augment_seed7.safetensors);
  * - determinism: two runs, and 1 vs 2 threads, give identical checkpoint bytes;
  * - resume: 2 epochs straight = 1 epoch + --resume, also after SIGKILL mid-epoch;
+ * - the library trainer (fb_train_run) called directly: its progress events,
+ *   and the same checkpoint bytes as `freqbias train`;
+ * - hostile state files (next_epoch -3, epochs 2147483647, ...): exit 2 naming
+ *   the file and the field, the state left as it was;
  * - PyTorch parity of one epoch (256 images, no augmentation, no shuffle);
  * - `freqbias test` outputs, and the exit codes of bad input and a diverging run.
  * The binary is found next to this test's folder (build/tests/.. → build/freqbias).
@@ -35,6 +39,7 @@
 #include "freqbias/npy.h"
 #include "freqbias/runtime.h"
 #include "freqbias/safetensors.h"
+#include "freqbias/train.h"
 #include "testutil.h"
 
 static const char *fixture(const char *name)
@@ -234,6 +239,69 @@ static void test_determinism_and_resume(void **state)
     assert_true(ok);
 }
 
+/* ---- the library trainer called directly: same bytes as the CLI ---- */
+
+typedef struct event_counts {
+    int starts, batches, ends, last_epoch_done;
+    long images;
+} event_counts;
+
+static void count_event(const fb_train_event *event, void *user)
+{
+    event_counts *counts = user;
+    counts->starts += event->kind == FB_TRAIN_EPOCH_START;
+    counts->batches += event->kind == FB_TRAIN_BATCH_DONE;
+    if (event->kind == FB_TRAIN_BATCH_DONE)
+        counts->images = event->images;
+    if (event->kind == FB_TRAIN_EPOCH_DONE) {
+        counts->ends++;
+        counts->last_epoch_done = event->epoch;
+    }
+}
+
+static void test_library_trainer(void **state)
+{
+    (void)state;
+    fb_dataset train, test;
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test512.bin"), &train), FB_OK);
+    assert_int_equal(fb_dataset_load_path(fixture("cifar10_test8.bin"), &test), FB_OK);
+    event_counts counts = {0};
+    fb_train_job job = {.train = &train, .test = &test, .callback = count_event, .user = &counts};
+    fb_train_settings_default(&job.settings);
+    snprintf(job.settings.train_data, sizeof job.settings.train_data, "%s", fixture("cifar10_test512.bin"));
+    snprintf(job.settings.test_data, sizeof job.settings.test_data, "%s", fixture("cifar10_test8.bin"));
+    snprintf(job.settings.out, sizeof job.settings.out, "%s", in_work("lib"));
+    mkdir(job.settings.out, 0777);
+    job.settings.width = 4;
+    job.settings.batch = 64;
+    job.settings.seed = 5;
+    job.settings.epochs = 2;
+    fb_set_threads(2);
+    fb_train_outcome outcome;
+    fb_status status = fb_train_run(&job, &outcome);
+    if (status != FB_OK)
+        fail_msg("%s", fb_error_message());
+    printf("[library] %d epoch starts, %d batches (%ld images in the last epoch), %d epoch ends; "
+           "best epoch %d top-1 %.4f\n", counts.starts, counts.batches, counts.images, counts.ends,
+           outcome.best_epoch, outcome.best_top1);
+    int ok = counts.starts == 2 && counts.batches == 16 && counts.images == 512 && counts.ends == 2 &&
+             counts.last_epoch_done == 1 && outcome.epochs_done == 2;
+    ok &= same_file("fb_train_run vs freqbias train: last.safetensors", in_work("lib/last.safetensors"),
+                    in_work("a/last.safetensors"));
+    ok &= same_file("fb_train_run vs freqbias train: epoch_000.safetensors", in_work("lib/epoch_000.safetensors"),
+                    in_work("a/epoch_000.safetensors"));
+    /* a bad setting is refused before anything is written */
+    job.settings.momentum = -1;
+    snprintf(job.settings.out, sizeof job.settings.out, "%s", in_work("lib_bad"));
+    status = fb_train_run(&job, &outcome);
+    struct stat st;
+    printf("[library] momentum -1: %s: %s\n", fb_status_name(status), fb_error_message());
+    ok &= status == FB_ERR_USAGE && strstr(fb_error_message(), "momentum") && stat(in_work("lib_bad"), &st) != 0;
+    fb_dataset_free(&train);
+    fb_dataset_free(&test);
+    assert_true(ok);
+}
+
 /* ---- online gradient spectrum: no effect on training, resumable ---- */
 
 static void test_online_gradspec(void **state)
@@ -254,6 +322,98 @@ static void test_online_gradspec(void **state)
            (long long)mean.shape[1]);
     ok &= mean.shape[0] == 3 && mean.shape[1] == 20;
     fb_npy_free(&mean);
+    assert_true(ok);
+}
+
+/* ---- hostile training state (issue 15): checked like the command line ---- */
+
+/* dir/state.safetensors: the base state's tensors and metadata with `key`
+ * set to `value`; the base's gradient-spectrum files next to it, so the
+ * reader would reach the row restore if it let the value through. */
+static void write_hostile_state(const fb_st_file *base, const char *base_dir, const char *dir,
+                                const char *key, const char *value)
+{
+    mkdir(dir, 0777);
+    fb_st_tensor *tensors = calloc((size_t)base->count, sizeof *tensors);
+    const char **values = malloc((size_t)base->meta_count * sizeof *values);
+    assert_true(tensors && values);
+    for (int i = 0; i < base->count; i++) {
+        const fb_st_entry *e = &base->entries[i];
+        tensors[i] = (fb_st_tensor){.name = e->name, .dtype = e->dtype, .ndim = e->ndim, .data = e->data};
+        memcpy(tensors[i].shape, e->shape, sizeof e->shape);
+    }
+    int replaced = 0;
+    for (int i = 0; i < base->meta_count; i++) {
+        int match = strcmp(base->meta_keys[i], key) == 0;
+        values[i] = match ? value : base->meta_values[i];
+        replaced += match;
+    }
+    assert_int_equal(replaced, 1);
+    char path[1100], from[1100];
+    snprintf(path, sizeof path, "%s/state.safetensors", dir);
+    assert_int_equal(fb_st_write(path, tensors, base->count, (const char *const *)base->meta_keys, values,
+                                 base->meta_count), FB_OK);
+    const char *copies[] = {"gradspec_mean.npy", "gradspec_std.npy", "log.csv"};
+    for (int i = 0; i < 3; i++) {
+        size_t size;
+        snprintf(from, sizeof from, "%s/%s", base_dir, copies[i]);
+        char *bytes = read_file(from, &size);
+        snprintf(path, sizeof path, "%s/%s", dir, copies[i]);
+        write_file(path, bytes, size);
+        free(bytes);
+    }
+    free(tensors);
+    free(values);
+}
+
+static void test_hostile_state(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"next_epoch", "-3"},      {"next_epoch", "2147483647"}, {"next_epoch", "-1"},
+        {"epochs", "2147483647"},  {"subset", "-5"},             {"width", "4abc"},
+        {"lr", "nan"},             {"augment", "2"},             {"best_epoch", "7"},
+        {"lr_milestones", "60,,120"}, {"batch", "99999999999"},  {"arch", "toykernel"},
+    };
+    char log[800], base_dir[800];
+    snprintf(log, sizeof log, "%s", in_work("hostile.log"));
+    snprintf(base_dir, sizeof base_dir, "%s", in_work("hostile_base"));
+    assert_int_equal(RUN(log, "train", SMALL_RUN, "--epochs", "1", "--subset", "64", "--gradspec", "8",
+                         "--out", base_dir), 0);
+    char base_path[1100];
+    snprintf(base_path, sizeof base_path, "%s/state.safetensors", base_dir);
+    fb_st_file base;
+    assert_int_equal(fb_st_read(base_path, &base), FB_OK);
+    fb_train_resume_point point;
+    assert_int_equal(fb_train_state_read(base_path, &point), FB_OK);
+    printf("[state] base: next_epoch %d, epochs %d, subset %d, gradspec %d\n", point.next_epoch,
+           point.settings.epochs, point.settings.subset, point.settings.gradspec);
+    int ok = point.next_epoch == 1 && point.settings.subset == 64 && point.settings.gradspec == 8;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char dir[800], path[1100], field[64];
+        snprintf(dir, sizeof dir, "%s", in_work(label("hostile_%zu", c)));
+        write_hostile_state(&base, base_dir, dir, cases[c][0], cases[c][1]);
+        snprintf(path, sizeof path, "%s/state.safetensors", dir);
+        snprintf(field, sizeof field, "field '%s'", cases[c][0]);
+        size_t before_size, after_size;
+        char *before = read_file(path, &before_size);
+        fb_status status = fb_train_state_read(path, &point);
+        int named = strstr(fb_error_message(), path) && strstr(fb_error_message(), field);
+        int code = RUN(log, "train", "--resume", dir, "--epochs", "2");
+        size_t log_size;
+        char *text = read_file(log, &log_size);
+        int cli_named = text && strstr(text, path) && strstr(text, field);
+        char *after = read_file(path, &after_size);
+        int intact = after_size == before_size && memcmp(before, after, before_size) == 0;
+        printf("[state] %s = %s: reader %s (%s), train --resume exit %d%s, state %s\n", cases[c][0],
+               cases[c][1], fb_status_name(status), named ? "names file and field" : "MESSAGE INCOMPLETE",
+               code, cli_named ? " naming file and field" : " WITHOUT file and field", intact ? "intact" : "CHANGED");
+        ok &= status == FB_ERR_FORMAT && named && code == 2 && cli_named && intact;
+        free(text);
+        free(before);
+        free(after);
+    }
+    fb_st_free(&base);
     assert_true(ok);
 }
 
@@ -524,7 +684,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_real_fixtures),
         cmocka_unit_test(test_loader_twin),
         cmocka_unit_test(test_determinism_and_resume),
+        cmocka_unit_test(test_library_trainer),
         cmocka_unit_test(test_online_gradspec),
+        cmocka_unit_test(test_hostile_state),
         cmocka_unit_test(test_pytorch_epoch),
         cmocka_unit_test(test_test_command_and_failures),
         cmocka_unit_test(test_filter_command),

@@ -12,6 +12,7 @@
  *   spectrum.h    FFTs, masks, filters, radial averages, gradient spectra, HARS
  *   fourier.h     Fourier heat maps (Yin et al. 2019), band-limited noise robustness
  *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
+ *   train.h       training a ResNet: epochs, checkpoints, resume, online gradient spectrum
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
  *   torch_pt.h    PyTorch torch.save (.pt) checkpoints: zip + weights-only unpickler
@@ -39,6 +40,7 @@
 #include "freqbias/spectrum.h"
 #include "freqbias/tensor.h"
 #include "freqbias/torch_pt.h"
+#include "freqbias/train.h"
 #include "freqbias/version.h"
 
 #endif

@@ -19,7 +19,7 @@
 #include "freqbias/npy.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
-#include "gradspec_output.h"
+#include "freqbias/train.h"
 
 static void usage(FILE *out)
 {
@@ -121,7 +121,7 @@ int cmd_gradspec(int argc, char **argv)
     fb_dataset data = {0};
     fb_model *model = NULL;
     fb_radial_bins bins = {0};
-    gradspec_rows rows = {0};
+    fb_gradspec_rows rows = {0};
     fb_gradspec_timing timing = {0, 0};
     if (status == FB_OK)
         status = cli_make_dirs(out);
@@ -132,7 +132,7 @@ int cmd_gradspec(int argc, char **argv)
     if (status == FB_OK)
         status = fb_radial_init(&bins, data.height, data.width, convention);
     if (status == FB_OK)
-        status = gradspec_rows_init(&rows, count, bins.bands, convention);
+        status = fb_gradspec_rows_init(&rows, count, bins.bands, convention);
     for (int i = 0; status == FB_OK && i < count; i++) {
         status = fb_checkpoint_load(model, paths[i], NULL);
         if (status == FB_OK)
@@ -140,13 +140,13 @@ int cmd_gradspec(int argc, char **argv)
                                                 rows.mean + (size_t)i * bins.bands,
                                                 rows.std + (size_t)i * bins.bands, &timing);
         if (status == FB_OK) {
-            gradspec_rows_label(&rows, i, paths[i]);
+            fb_gradspec_rows_label(&rows, i, paths[i]);
             rows.count = i + 1;
             fprintf(stderr, "gradspec: %s done (%d/%d)\n", paths[i], i + 1, count);
         }
     }
     if (status == FB_OK)
-        status = gradspec_rows_write(&rows, out, "checkpoint (epoch order)", 0.0);
+        status = fb_gradspec_rows_write(&rows, out, "checkpoint (epoch order)", 0.0);
     if (status == FB_OK)
         printf("wrote %s/gradspec_mean.npy, gradspec_std.npy (%d checkpoints × %d bands, %s convention), "
                "gradspec.csv, gradspec.png\n", out, rows.count, bins.bands, fb_radial_convention_name(convention));
@@ -155,7 +155,7 @@ int cmd_gradspec(int argc, char **argv)
                timing.model_seconds, timing.spectrum_seconds,
                100.0 * timing.model_seconds / (timing.model_seconds + timing.spectrum_seconds));
     int code = status == FB_OK ? 0 : cli_fail("gradspec", status);
-    gradspec_rows_free(&rows);
+    fb_gradspec_rows_free(&rows);
     fb_radial_free(&bins);
     fb_model_free(model);
     fb_dataset_free(&data);

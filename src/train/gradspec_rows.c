@@ -1,15 +1,17 @@
-/* gradspec_output.c — storing gradient-spectrum rows (see gradspec_output.h). */
-#include "gradspec_output.h"
+/* fb_gradspec_rows.c — storing gradient-spectrum rows (see freqbias/train.h):
+ * the online spectrum of a training run (one row before training and one
+ * per epoch) and `freqbias gradspec` (one row per checkpoint). */
+#include "freqbias/train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "train_internal.h"
 #include "freqbias/npy.h"
 #include "freqbias/plot.h"
 
-fb_status gradspec_rows_init(gradspec_rows *rows, int capacity, int bands,
+fb_status fb_gradspec_rows_init(fb_gradspec_rows *rows, int capacity, int bands,
                              fb_radial_convention convention)
 {
     memset(rows, 0, sizeof *rows);
@@ -20,19 +22,19 @@ fb_status gradspec_rows_init(gradspec_rows *rows, int capacity, int bands,
     rows->std = calloc((size_t)capacity * bands, sizeof(float));
     rows->label = calloc((size_t)capacity, sizeof *rows->label);
     if (!rows->mean || !rows->std || !rows->label) {
-        gradspec_rows_free(rows);
+        fb_gradspec_rows_free(rows);
         return fb_error(FB_ERR_NOMEM, "gradspec: out of memory for %d rows", capacity);
     }
     return FB_OK;
 }
 
-void gradspec_rows_label(gradspec_rows *rows, int row, const char *label)
+void fb_gradspec_rows_label(fb_gradspec_rows *rows, int row, const char *label)
 {
     snprintf(rows->label[row], sizeof rows->label[row], "%s", label);
 }
 
 /* The heat map of the mean profiles after one global min-max. */
-static fb_status write_heatmap(const gradspec_rows *rows, const char *dir, const char *y_label,
+static fb_status write_heatmap(const fb_gradspec_rows *rows, const char *dir, const char *y_label,
                                double y_first)
 {
     char path[1100];
@@ -63,7 +65,7 @@ static fb_status write_heatmap(const gradspec_rows *rows, const char *dir, const
     return status;
 }
 
-fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir, const char *y_label,
+fb_status fb_gradspec_rows_write(const fb_gradspec_rows *rows, const char *dir, const char *y_label,
                               double y_first)
 {
     char path[1100];
@@ -92,14 +94,14 @@ fb_status gradspec_rows_write(const gradspec_rows *rows, const char *dir, const 
         used += (size_t)snprintf(csv + used, size - used, "\n");
     }
     snprintf(path, sizeof path, "%s/gradspec.csv", dir);
-    fb_status status = cli_write_text(path, csv);
+    fb_status status = train_write_text(path, csv);
     free(csv);
     if (status == FB_OK)
         status = write_heatmap(rows, dir, y_label, y_first);
     return status;
 }
 
-fb_status gradspec_rows_restore(gradspec_rows *rows, const char *dir, int keep)
+fb_status fb_gradspec_rows_restore(fb_gradspec_rows *rows, const char *dir, int keep)
 {
     char path[1100];
     fb_npy_array mean, std;
@@ -117,7 +119,8 @@ fb_status gradspec_rows_restore(gradspec_rows *rows, const char *dir, int keep)
         mean.shape[1] != rows->bands || std.shape[0] != mean.shape[0] || std.shape[1] != rows->bands) {
         status = fb_error(FB_ERR_FORMAT, "%s: gradspec files do not match %d bands", dir, rows->bands);
     } else {
-        int count = (int)mean.shape[0] < keep ? (int)mean.shape[0] : keep;
+        int64_t count64 = mean.shape[0] < keep ? mean.shape[0] : keep;
+        int count = count64 < 0 ? 0 : (int)count64;
         count = count < rows->capacity ? count : rows->capacity;
         memcpy(rows->mean, mean.data, (size_t)count * rows->bands * sizeof(float));
         memcpy(rows->std, std.data, (size_t)count * rows->bands * sizeof(float));
@@ -130,7 +133,7 @@ fb_status gradspec_rows_restore(gradspec_rows *rows, const char *dir, int keep)
     return status;
 }
 
-void gradspec_rows_free(gradspec_rows *rows)
+void fb_gradspec_rows_free(fb_gradspec_rows *rows)
 {
     free(rows->mean);
     free(rows->std);
