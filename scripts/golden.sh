@@ -1,5 +1,5 @@
 #!/bin/sh
-# golden.sh — the cpu-ref golden hashes: run four short cpu-ref jobs with one
+# golden.sh — the cpu-ref golden hashes: run five short cpu-ref jobs with one
 # build of freqbias and compare the SHA-256 of what they write with the
 # hashes committed in ref_data/golden/SHA256SUMS.<arch> (or write it anew).
 #
@@ -13,8 +13,8 @@
 #
 # BUILD_DIR holds a PROFILE=ref build (make PROFILE=ref BUILD=...); the script
 # refuses any other profile. GOLDEN_RUNNER, when set, is put in front of every
-# freqbias command line (`qemu-aarch64 -L /usr/aarch64-linux-gnu` runs an
-# aarch64 build on x86-64; see scripts/cross.sh). GOLDEN_KEEP=DIR keeps every
+# freqbias command line (`qemu-aarch64` runs an aarch64 build on x86-64; see
+# scripts/cross.sh). GOLDEN_KEEP=DIR keeps every
 # output in DIR (to compare two platforms' arrays when a hash differs).
 #
 # The jobs (inputs are the committed fixtures, every seed is fixed):
@@ -22,17 +22,17 @@
 #                       first 64 images of cifar10_test512.bin, 1 and 2 threads:
 #                       the checkpoint epoch_000.safetensors (both hashes must
 #                       be the same: the thread count never changes cpu-ref bits)
-#   filter_low8         `filter --freq low --r 8` of cifar10_test8.bin (.npy,
-#                       FFTW forward + inverse, the mask, min-max normalisation)
+#   filter_low8         `filter --freq low --r 8 --norm none` of cifar10_test8.bin:
+#                       the float32 .npy (FFTW forward, the mask, FFTW inverse)
 #   gradspec_mean       `gradspec` of that checkpoint on cifar10_test8.bin with
 #                       cpu-ref (input gradients, then FFTW): gradspec_mean.npy
 #   cdes_wcr            `cdes-train --mode wcr` one epoch on 40 images, cpu-ref:
 #                       the toy kernels after the epoch, wcr_last.safetensors
 #
 # When a change alters these bits on purpose (a new summation order, say),
-# `make golden-regen` reruns this in regen mode with a fresh PROFILE=ref gcc
-# build; commit the new SHA256SUMS with the commit that changed the bits and
-# update ref_data/golden/README.md's "produced by" line.
+# `make golden-regen` reruns this in regen mode with the PROFILE=ref gcc
+# build and the aarch64 cross build (scripts/cross.sh regen); commit both
+# SHA256SUMS files with the commit that changed the bits.
 set -eu
 mode=${1:-}
 build=${2:-}
