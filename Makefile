@@ -80,7 +80,7 @@ help:
 	@echo "make check   install deps, build, run every test"
 	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
 	@echo "make deps    install missing Debian packages (as root)"
-	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (~5 min)"
+	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
 	@echo "make golden-regen   rewrite ref_data/golden/ when cpu-ref's bits change on purpose"
 	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1 CC=gcc|clang"
 
