@@ -93,7 +93,9 @@ help:
 	@echo "make check   install deps, build, run every test"
 	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
 	@echo "make deps    install missing Debian packages (as root)"
-	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1"
+	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
+	@echo "make golden-regen   rewrite ref_data/golden/ when cpu-ref's bits change on purpose"
+	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1 CC=gcc|clang"
 
 # Rebuild everything when the flags change (PROFILE, SANITIZE, CUDA).
 FLAGS_LINE := $(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)
@@ -190,6 +192,19 @@ ifneq ($(CUDA),1)
 	  echo "=== no nvcc at $(NVCC): CUDA backend not compile-checked"; \
 	fi
 endif
+
+# The cpu-ref golden hashes (ref_data/golden/) with gcc and clang PROFILE=ref
+# builds and an aarch64 cross build run under qemu-user (scripts/cross.sh);
+# deps.sh cross installs the cross toolchain and Debian's arm64 libraries.
+# Not part of `make check`: it builds three times and emulates aarch64.
+.PHONY: check-cross golden-regen
+check-cross:
+	@sh scripts/deps.sh cross
+	@MAKE="$(MAKE)" sh scripts/cross.sh check
+
+golden-regen:
+	@sh scripts/deps.sh cross
+	@MAKE="$(MAKE)" sh scripts/cross.sh regen
 
 bench: deps all $(BENCH_BIN)
 	@sh bench/run_bench.sh $(BUILD)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/host_device.h"
+#include "core/portable_math.h"
 #include "freqbias/backend.h"
 
 /* Address of element (n, c, p) of an N×C×P tensor. */
@@ -248,7 +249,8 @@ static inline void normalize_backward_plane(float *din, const float *dout, const
 }
 
 /* Softmax of one row (max-subtracted, in double) into probs; returns the
- * row's cross-entropy logsumexp(z) − z[label]. */
+ * row's cross-entropy logsumexp(z) − z[label]. fb_exp/fb_log, not libm's:
+ * the same bits on every machine (core/portable_math.h). */
 FB_HOST_DEVICE static inline double cross_entropy_row(float *probs, const float *logits, int label,
                                                       int classes)
 {
@@ -257,10 +259,10 @@ FB_HOST_DEVICE static inline double cross_entropy_row(float *probs, const float 
         max = logits[k] > max ? logits[k] : max;
     double sum = 0.0;
     for (int k = 0; k < classes; k++)
-        sum += exp((double)logits[k] - max);
-    double log_sum = log(sum) + max;
+        sum += fb_exp((double)logits[k] - max);
+    double log_sum = fb_log(sum) + max;
     for (int k = 0; k < classes; k++)
-        probs[k] = (float)exp((double)logits[k] - log_sum);
+        probs[k] = (float)fb_exp((double)logits[k] - log_sum);
     return log_sum - logits[label];
 }
 

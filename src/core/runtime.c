@@ -5,11 +5,20 @@
  * subsets; xgetbv(0) tells whether the OS saves the YMM (bits 1-2) and the
  * opmask/ZMM (bits 5-7) registers — without OS support the instructions
  * fault even though cpuid lists them.
+ *
+ * cpuid and xgetbv exist only on x86. Elsewhere (aarch64) fb_cpu_detect()
+ * returns an all-zero feature set and fb_runtime_init() never re-execs:
+ * OpenBLAS's own arm64 core detection is kept as loaded.
  */
 #define _GNU_SOURCE
 #include "freqbias/runtime.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define FB_HAVE_CPUID 1
 #include <cpuid.h>
+#else
+#define FB_HAVE_CPUID 0
+#endif
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +30,7 @@ void openblas_set_num_threads(int threads);
 
 static char runtime_note[256] = "OpenBLAS kernel as loaded";
 
+#if FB_HAVE_CPUID
 static unsigned long long read_xcr0(void)
 {
     unsigned int eax, edx;
@@ -38,7 +48,8 @@ fb_cpu_features fb_cpu_detect(void)
     memcpy(f.vendor + 0, &ebx, 4);
     memcpy(f.vendor + 4, &edx, 4);
     memcpy(f.vendor + 8, &ecx, 4);
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
+    /* gcc's cpuid.h returns unsigned int here, clang's int */
+    if ((unsigned int)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
         unsigned int *brand = (unsigned int *)f.brand;
         for (unsigned int leaf = 0; leaf < 3; leaf++)
             __cpuid(0x80000002u + leaf, brand[leaf * 4], brand[leaf * 4 + 1],
@@ -67,6 +78,14 @@ fb_cpu_features fb_cpu_detect(void)
     }
     return f;
 }
+#else
+fb_cpu_features fb_cpu_detect(void)
+{
+    fb_cpu_features f;
+    memset(&f, 0, sizeof f);
+    return f;
+}
+#endif
 
 const char *fb_cpu_best_blas_core(const fb_cpu_features *f)
 {
@@ -103,6 +122,11 @@ void fb_runtime_init(int argc, char **argv)
     (void)argc;
     fb_set_threads(omp_get_max_threads()); /* OpenMP count unchanged */
     const char *loaded = fb_blas_corename();
+    if (!FB_HAVE_CPUID) {
+        snprintf(runtime_note, sizeof runtime_note,
+                 "OpenBLAS kernel %s (as loaded; no cpuid on this architecture)", loaded);
+        return;
+    }
     const char *previous = getenv("FREQBIAS_REEXEC_FROM");
     if (previous) {
         snprintf(runtime_note, sizeof runtime_note,

@@ -507,8 +507,8 @@ static void section_e5(writer *w)
     static const char *const files[4] = {"kde_low.png", "kde_mid.png", "kde_high.png", "spectrum.png"};
     static const char *const captions[4] = {"Per-class KDE of log band power: low band",
                                             "Per-class KDE: mid band", "Per-class KDE: high band",
-                                            "Per-class spectral density of the test images and f_baseline's "
-                                            "gradient density"};
+                                            ("Per-class spectral density of the test images and f_baseline's "
+                                             "gradient density")};
     for (int i = 0; i < 4; i++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", base->spectrum, files[i]);

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/portable_math.h"
 #include "freqbias/backend.h"
 #include "freqbias/cdes.h"
 #include "freqbias/spectrum.h"
@@ -69,7 +70,7 @@ void fb_cdes_target(float *target, double rho)
     double norm = 1.0 / (FB_CDES_SIGMA * sqrt(two_pi));
     for (int d = 0; d < FB_CDES_BANDS; d++) {
         double z0 = d / FB_CDES_SIGMA, z1 = (d - FB_CDES_SECOND_PEAK) / FB_CDES_SIGMA;
-        value[d] = norm * exp(-0.5 * z0 * z0) + rho * norm * exp(-0.5 * z1 * z1);
+        value[d] = norm * fb_exp(-0.5 * z0 * z0) + rho * norm * fb_exp(-0.5 * z1 * z1);
         low = fmin(low, value[d]);
         high = fmax(high, value[d]);
     }

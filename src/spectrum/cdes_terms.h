@@ -11,8 +11,10 @@
  *   fb_cdes_pixel_weight   W_k = ∂L/∂|F_k| / |F_k| for one coefficient
  *
  * Both sides compile them (FB_HOST_DEVICE, core/host_device.h), and the
- * arithmetic rounds the same on both; sqrtf is correctly rounded on both, logf may differ by one unit in the last place (CUDA's
- * logf has a 1 ulp bound, glibc's is correctly rounded in practice).
+ * arithmetic rounds the same on both: sqrtf is correctly rounded on both,
+ * and the logarithm is fb_logf (core/portable_math.h), plain arithmetic,
+ * not a libm's or CUDA's logf (which differ from each other and between
+ * glibc versions and CPUs).
  */
 #ifndef FREQBIAS_CDES_TERMS_H
 #define FREQBIAS_CDES_TERMS_H
@@ -20,13 +22,14 @@
 #include <math.h>
 
 #include "core/host_device.h"
+#include "core/portable_math.h"
 #include "freqbias/cdes.h"
 
 /* m = 20·ln(1 + |F|) of F = (re, im) */
 FB_HOST_DEVICE static inline float fb_cdes_log_magnitude(float re, float im)
 {
     float magnitude = sqrtf(re * re + im * im);
-    return 20.0f * logf(1.0f + magnitude);
+    return 20.0f * fb_logf(1.0f + magnitude);
 }
 
 /* From band_sum[FB_CDES_BANDS] (Σ of 20·ln(1+|F|) over each band's
