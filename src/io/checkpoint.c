@@ -355,6 +355,9 @@ static fb_status check_resnet_shapes(const fb_st_file *file, const char *path,
 /* The toy model's config against both convs. */
 static fb_status check_toy_shapes(const fb_st_file *file, const char *path, const fb_model_config *c)
 {
+    if (c->toy_kernel % 2 == 0)
+        return fb_error(FB_ERR_FORMAT, "%s: 'conv1.weight' gives an even toy kernel %d (the toy "
+                        "model pads k/2 and needs an odd k)", path, c->toy_kernel);
     const int64_t conv1[4] = {c->toy_filters, c->in_channels, c->toy_kernel, c->toy_kernel};
     const int64_t conv2[4] = {c->in_channels, c->toy_filters, c->toy_kernel, c->toy_kernel};
     FB_TRY(expect_shape(file, path, "conv1.weight", 4, conv1, "width (filters) and in_channels"));
