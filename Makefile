@@ -115,6 +115,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
 
+# test_limits also reads CSV through the report's reader
+$(BUILD)/tests/test_limits: $(BUILD)/obj/src/report/report_results.o
+
 # the CUDA test programs share their harness (GPU presence, NMSE, device buffers)
 $(CUDA_TEST_BIN): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cuda_testutil.o \
                   $(TEST_SUPPORT) $(BUILD)/libfreqbias.a

@@ -205,7 +205,8 @@ def corpus_idx():
     # issue 15: 130 bytes claiming 100,000,000 images of 4096×4096 (1.6 PB)
     petabyte = idx(8, [100000000, 4096, 4096], bytes(130 - 16))
     put(t, "petabyte_claim_130_bytes", split(petabyte, idx(8, [100000000], bytes(10))))
-    put(t, "petabyte_claim_gzip", split(gzip.compress(petabyte, mtime=0), gzip.compress(labels, mtime=0)))
+    put(t, "petabyte_claim_gzip", split(gzip.compress(petabyte, mtime=0),
+                                        gzip.compress(idx(8, [100000000], bytes(10)), mtime=0)))
     put(t, "corrupt_gzip", split(gzip.compress(images, mtime=0)[:40] + b"garbage" * 4, labels))
 
 
