@@ -3,6 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 packages="libopenblas-openmp-dev libfftw3-dev libcmocka-dev libstb-dev pkg-config zlib1g-dev gcc make"
+# `deps.sh fuzz` (make fuzz): clang with libFuzzer and its OpenMP runtime
+[ "${1:-}" = fuzz ] && packages="$packages clang libomp-dev"
 missing=""
 for p in $packages; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -1,4 +1,4 @@
-/* fuzz.h — what every fuzz target shares (tests/fuzz/README.md).
+/* fuzz.h — what every fuzz target shares (see tests/fuzz/README.md).
  *
  * A target is one file tests/fuzz/fuzz_<name>.c that defines the libFuzzer
  * entry point
