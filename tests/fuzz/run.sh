@@ -20,7 +20,7 @@ for name in "$@"; do
         grep -E "ERROR|SUMMARY|runtime error" "$build/fuzz_$name.log" | head -5
         failed="$failed $name"
     else
-        grep -E "^stat::number_of_executed_runs|^stat::peak_rss_mb" "$build/fuzz_$name.log" | tr '\n' ' '; echo
+        grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::peak_rss_mb" "$build/fuzz_$name.log" | tr '\n' ' '; echo
     fi
 done
 if [ -n "$failed" ]; then echo "fuzz: failed:$failed"; exit 1; fi
