@@ -169,7 +169,7 @@ fuzz-replay: $(REPLAY_BIN)
 	@sh tests/fuzz/replay.sh $(BUILD) $(FUZZ_NAMES)
 
 fuzz:
-	@command -v clang >/dev/null 2>&1 || sh scripts/deps.sh fuzz
+	@sh scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory CC=clang FUZZ=1 BUILD=build-fuzz fuzz-run
 
 fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/libfuzzer/fuzz_%)
