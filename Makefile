@@ -85,7 +85,7 @@ FB_VERSION_NUMBER := $(shell sed -n 's/^\#define FB_VERSION "\(.*\)"/\1/p' inclu
 SO_NAME := libfreqbias.so.$(firstword $(subst ., ,$(FB_VERSION_NUMBER)))
 SO_FILE := libfreqbias.so.$(FB_VERSION_NUMBER)
 
-.PHONY: all demo check test bench deps data install clean help FORCE example-check
+.PHONY: all demo check test bench deps data install clean help FORCE example-check fuzz fuzz-replay fuzz-run
 all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(BUILD)/$(SO_FILE) $(TOOL_BIN)
 
 help:
@@ -95,6 +95,7 @@ help:
 	@echo "make deps    install missing Debian packages (as root)"
 	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
 	@echo "make golden-regen   rewrite ref_data/golden/ when cpu-ref's bits change on purpose"
+	@echo "make fuzz    libFuzzer + ASan + UBSan on every reader, FUZZ_SECONDS each (clang)"
 	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1 CC=gcc|clang"
 
 # Rebuild everything when the flags change (PROFILE, SANITIZE, CUDA).
@@ -147,6 +148,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
 
+# test_limits also reads CSV through the report's reader
+$(BUILD)/tests/test_limits: $(BUILD)/obj/src/report/report_results.o
+
 # the CUDA test programs share their harness (GPU presence, NMSE, device buffers)
 $(CUDA_TEST_BIN): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cuda_testutil.o \
                   $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
@@ -168,14 +172,51 @@ deps:
 data: all
 	@sh scripts/fetch-data.sh cifar10 data
 
+# ---- fuzzing (tests/fuzz/README.md) ----------------------------------------
+# Every tests/fuzz/fuzz_<name>.c is a target, its seed corpus is
+# tests/fuzz/corpus/<name>/: both found by name. `make test` links each
+# target with replay_main.c (the ordinary compiler and flags) and replays its
+# corpus; `make fuzz` builds them with clang's libFuzzer + ASan + UBSan in
+# build-fuzz/ and fuzzes each for FUZZ_SECONDS.
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LINKED  := $(BUILD)/obj/tests/fuzz/support.o $(filter-out $(BUILD)/obj/src/cli/main.o,$(CLI_OBJ)) \
+                $(BUILD)/libfreqbias.a
+FUZZ_SECONDS ?= 60
+ifeq ($(FUZZ),1)  # set by `make fuzz` for its clang build: no -Werror (clang's extra warnings)
+  CFLAGS_ALL := $(filter-out -Werror,$(CFLAGS_ALL)) -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDLIBS_ALL += -fsanitize=address,undefined
+endif
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_LINKED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+$(BUILD)/libfuzzer/%: $(BUILD)/obj/tests/fuzz/%.o $(FUZZ_LINKED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $^ $(LDLIBS_ALL) -o $@
+
+fuzz-replay: $(REPLAY_BIN)
+	@sh tests/fuzz/replay.sh $(BUILD) $(FUZZ_NAMES)
+
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang FUZZ=1 BUILD=build-fuzz fuzz-run
+
+fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/libfuzzer/fuzz_%)
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 # Every test runs even if an earlier one fails; the target fails if any did.
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) $(REPLAY_BIN)
 	@failed=0; for t in $(TEST_BIN); do \
 	  echo "=== $$t"; \
 	  if ! ./$$t; then echo "FAILED: $$t"; failed=$$((failed+1)); fi; \
 	done; \
 	total=$(words $(TEST_BIN)); echo "$$((total-failed)) passed, $$failed failed"; \
 	test $$failed -eq 0
+	@sh tests/fuzz/replay.sh $(BUILD) $(FUZZ_NAMES)
 
 # Plain `make check` also compile-checks the CUDA backend (and links the
 # test_cuda* programs) in build-cuda/ when nvcc is installed, so it cannot

@@ -7,6 +7,7 @@
 #                              cross compiler, qemu-user and Debian's arm64
 #                              builds of the libraries (adds the arm64
 #                              architecture to dpkg first)
+#   sh scripts/deps.sh fuzz    + clang with libFuzzer and libomp (make fuzz)
 set -eu
 mode=${1:-default}
 packages="libopenblas-openmp-dev libfftw3-dev libcmocka-dev libstb-dev pkg-config zlib1g-dev gcc make"
@@ -17,7 +18,8 @@ case "$mode" in
     default) ;;
     clang) packages="$packages $clang_packages" ;;
     cross) packages="$packages $clang_packages $cross_packages" ;;
-    *) echo "usage: sh scripts/deps.sh [clang|cross]" >&2; exit 1 ;;
+    fuzz) packages="$packages $clang_packages" ;;
+    *) echo "usage: sh scripts/deps.sh [clang|cross|fuzz]" >&2; exit 1 ;;
 esac
 missing=""
 for p in $packages; do

@@ -539,7 +539,7 @@ static void test_rejects_bad_header_length(void **state)
     put_u64_le(bytes, (uint64_t)FB_ST_MAX_HEADER + 1);
     path_in_temp(path, sizeof path, "huge_header.safetensors");
     save(path, bytes, size);
-    expect_rejected(path, FB_ERR_FORMAT, "exceeds the limit of 104857600 bytes",
+    expect_rejected(path, FB_ERR_FORMAT, "exceeds the limit of 8388608 bytes",
                     "header length above the cap");
     free(bytes);
 }

@@ -40,6 +40,12 @@ typedef struct fb_json fb_json;
  * reason with its byte offset into err (if err is not NULL). Does not call
  * fb_error(): the caller adds the file name. */
 fb_status fb_json_parse(const char *text, size_t len, fb_json **out, char *err, size_t errlen);
+/* Same, but fails with FB_ERR_FORMAT ("more than N JSON values") as soon as
+ * the tree would hold more than max_values values (objects, arrays and
+ * scalars; object keys are not values). Each value costs about 100 bytes, so
+ * the cap bounds the memory a hostile text can take, whatever its length. */
+fb_status fb_json_parse_limited(const char *text, size_t len, size_t max_values, fb_json **out,
+                                char *err, size_t errlen);
 void fb_json_free(fb_json *value);
 
 fb_json_type fb_json_type_of(const fb_json *value); /* FB_JSON_NULL for NULL */

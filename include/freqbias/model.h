@@ -45,6 +45,18 @@ typedef struct fb_model_config {
 
 typedef struct fb_model fb_model;
 
+/* Limits every config must meet (README "Limits"), checked by
+ * fb_model_create and, before a file's metadata builds a model, by
+ * fb_checkpoint_inspect. They are far above the paper's models and keep
+ * every shape product of the geometry inside an int (width 1024 → at most
+ * 32,768 channels; a 512² input → at most 262,144 pixels a plane). */
+#define FB_MODEL_MAX_WIDTH 1024          /* the paper: 64                 */
+#define FB_MODEL_MAX_CLASSES 100000      /* ImageNet-21k has 21,841       */
+#define FB_MODEL_MAX_IMAGE 512           /* CIFAR 32, MNIST 28            */
+#define FB_MODEL_MAX_TOY_FILTERS 1024    /* the paper: 16                 */
+#define FB_MODEL_MAX_TOY_KERNEL 31       /* the paper: 7 (odd, < 32)      */
+#define FB_MODEL_MAX_BATCH 65536
+
 /* A config with the robustness defaults for arch (width 64, 10 classes, 3
  * channels, 32×32, CIFAR mean/std; 1 channel gets MNIST's 0.1307/0.3081). */
 fb_model_config fb_model_config_default(fb_arch arch);

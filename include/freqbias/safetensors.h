@@ -18,7 +18,19 @@
 #include "freqbias/error.h"
 
 #define FB_ST_MAX_DIMS 8
-#define FB_ST_MAX_HEADER (100u * 1024u * 1024u) /* same cap as the reference reader */
+/* Limits on what a file may claim (README "Limits"). The reference reader
+ * accepts headers up to 100 MB, but its JSON costs about 50 bytes of memory
+ * per header byte here; our largest file (a ResNet-50 training state, model
+ * and momentum) has about 800 tensors and a ~100 KB header, so 8 MiB and
+ * 8192 tensors are 10-80 times that, and a hostile header costs at most a few
+ * tens of MB to reject. */
+#define FB_ST_MAX_HEADER (8u * 1024u * 1024u)
+#define FB_ST_MAX_TENSORS 8192
+#define FB_ST_MAX_META 1024  /* __metadata__ keys */
+/* JSON values a valid header can hold: the root, __metadata__ and its
+ * values, and per tensor its object, dtype, shape (≤ 8 entries) and
+ * data_offsets (2 entries). The parse stops at this count. */
+#define FB_ST_MAX_JSON_VALUES (2 + FB_ST_MAX_META + (size_t)FB_ST_MAX_TENSORS * (1 + 1 + 1 + FB_ST_MAX_DIMS + 1 + 2))
 
 typedef enum fb_st_dtype {
     FB_ST_F64, FB_ST_F32, FB_ST_F16, FB_ST_BF16, FB_ST_I64, FB_ST_I32,

@@ -17,6 +17,12 @@
  * What is validated, each failure naming the file:
  *   - the magic number (with the type code and dimension count spelled out);
  *   - sane sizes: 1 ≤ N ≤ 100,000,000 and 1 ≤ rows, cols ≤ 4096;
+ *   - before anything is allocated, the claimed payload against what the
+ *     file can hold: a plain file must be exactly header + payload bytes; a
+ *     gzip file cannot expand more than deflate's maximum ratio (1032:1),
+ *     and its payload is capped at IDX_MAX_GZ_PAYLOAD (4 GiB; MNIST's
+ *     training images are 47 MB). So a 130-byte file claiming petabytes
+ *     fails at once, naming the dimension, and never asks for the memory;
  *   - the payload is exactly N×rows×cols (or N) bytes: a short file is
  *     truncated, and any byte after the payload is trailing garbage;
  *   - gzip-level errors (corrupt or cut-off compressed data);
@@ -37,6 +43,8 @@
 #define IDX_MAX_SIDE 4096
 #define IDX_NUM_CLASSES 10
 #define IDX_MAX_PATH 4096
+#define IDX_MAX_GZ_PAYLOAD (4ull << 30)
+#define DEFLATE_MAX_RATIO 1032ull /* deflate cannot expand 1 byte into more than 1032 */
 
 /* One open IDX file, its header already read. */
 typedef struct idx_file {
@@ -44,6 +52,8 @@ typedef struct idx_file {
     char path[IDX_MAX_PATH];   /* the path actually opened (maybe with .gz) */
     int ndim;
     int dims[3];               /* [ndim] sizes from the header */
+    int compressed;            /* gzip (1) or plain (0)               */
+    uint64_t file_size;        /* bytes on disk                       */
 } idx_file;
 
 static int exists(const char *path)
@@ -103,6 +113,10 @@ static fb_status idx_open(const char *path, int ndim, idx_file *file)
         return fb_error(FB_ERR_USAGE, "%s: path too long", path);
     if (!exists(file->path))
         return fb_error(FB_ERR_IO, "%s: cannot open: no such file (nor %s.gz)", path, path);
+    struct stat info;
+    if (stat(file->path, &info) != 0 || !S_ISREG(info.st_mode))
+        return fb_error(FB_ERR_IO, "%s: not a regular file", file->path);
+    file->file_size = (uint64_t)info.st_size;
     file->stream = gzopen(file->path, "rb");
     if (file->stream == NULL)
         return fb_error(FB_ERR_IO, "%s: cannot open: %s", file->path, strerror(errno));
@@ -131,6 +145,34 @@ static fb_status idx_open(const char *path, int ndim, idx_file *file)
                             (unsigned)size, (unsigned)limit);
         file->dims[d] = (int)size;
     }
+    file->compressed = !gzdirect(file->stream);
+    return FB_OK;
+}
+
+/* The payload the header claims, checked against what the file can hold
+ * before anything is allocated (see the top of the file). */
+static fb_status check_payload_fits(const idx_file *file, uint64_t payload, const char *what)
+{
+    uint64_t header = 4 + 4 * (uint64_t)file->ndim;
+    char dims[64];
+    if (file->ndim == 3)
+        snprintf(dims, sizeof dims, "%d×%d×%d", file->dims[0], file->dims[1], file->dims[2]);
+    else
+        snprintf(dims, sizeof dims, "%d", file->dims[0]);
+    if (!file->compressed && payload + header != file->file_size)
+        return fb_error(FB_ERR_FORMAT, "%s: the header's dimensions (%s) need %llu bytes of %s but "
+                        "the file has %llu after its %llu-byte header: %s", file->path, dims,
+                        (unsigned long long)payload, what,
+                        (unsigned long long)(file->file_size > header ? file->file_size - header : 0),
+                        (unsigned long long)header,
+                        payload + header > file->file_size ? "truncated" : "trailing bytes");
+    if (file->compressed &&
+        (payload > IDX_MAX_GZ_PAYLOAD || payload > DEFLATE_MAX_RATIO * file->file_size))
+        return fb_error(FB_ERR_FORMAT, "%s: the header's dimensions (%s) claim %llu bytes of %s, "
+                        "more than a %llu-byte gzip file can hold (limit: %llu bytes, or 1032× "
+                        "the compressed size)", file->path, dims, (unsigned long long)payload, what,
+                        (unsigned long long)file->file_size,
+                        (unsigned long long)IDX_MAX_GZ_PAYLOAD);
     return FB_OK;
 }
 
@@ -165,6 +207,8 @@ static fb_status read_both(const char *images_path, const char *labels_path, idx
                         images->path, images->dims[0], labels->path, labels->dims[0]);
     int count = images->dims[0];
     size_t image_bytes = (size_t)images->dims[1] * (size_t)images->dims[2];
+    FB_TRY(check_payload_fits(images, (uint64_t)count * image_bytes, "pixel data"));
+    FB_TRY(check_payload_fits(labels, (uint64_t)count, "label data"));
     out->count = count;
     out->channels = 1;
     out->height = images->dims[1];

@@ -10,6 +10,7 @@
  */
 #include "freqbias/checkpoint.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +228,27 @@ fb_status fb_checkpoint_load(fb_model *model, const char *path, fb_checkpoint_in
     return FB_OK;
 }
 
-/* Looks up a tensor under any accepted prefix. */
+/* ---- what a checkpoint describes (fb_checkpoint_inspect) ----------------
+ *
+ * The caller builds a model from this config before any tensor is loaded,
+ * so nothing here trusts the file. Metadata numbers are parsed strictly
+ * (a whole integer, no atoi) and capped (FB_MODEL_MAX_* in model.h); then
+ * the config is checked against the shapes of the tensors that grow with
+ * it: conv1 (width, input channels, toy kernel), linear (classes × feature
+ * size) and the largest conv of the last layer (width²). The safetensors
+ * reader has already checked that those tensors' bytes are in the file, so
+ * a config that passes describes a model whose parameters are at most ~25×
+ * the file's size: a 22 KB file can no longer claim 20,000,000 classes or
+ * width 300 and make `freqbias test` allocate gigabytes.
+ *
+ * Shape inference (no metadata) finds the blocks of each layer in one pass
+ * over the names, so it is linear in the tensor count (which the reader
+ * caps at FB_ST_MAX_TENSORS). */
+
+#define MAX_BLOCKS_PER_LAYER 64 /* ResNet-50 has 6; more matches no known ResNet */
+
+/* Looks up a tensor under any accepted prefix (one pass; called a fixed
+ * number of times). */
 static const fb_st_entry *find_any(const fb_st_file *file, const char *name)
 {
     for (int i = 0; i < file->count; i++) {
@@ -238,23 +259,124 @@ static const fb_st_entry *find_any(const fb_st_file *file, const char *name)
     return NULL;
 }
 
-static int meta_int(const fb_st_file *file, const char *key, int fallback)
+/* counts[L-1] = number of consecutive blocks "layerL.0.conv1.weight",
+ * "layerL.1.conv1.weight", ... present, for L = 1..4, in one pass. */
+static void count_blocks(const fb_st_file *file, int counts[4])
 {
-    const char *value = fb_st_meta(file, key);
-    return value && *value ? atoi(value) : fallback;
+    unsigned char present[4][MAX_BLOCKS_PER_LAYER + 1];
+    memset(present, 0, sizeof present);
+    for (int i = 0; i < file->count; i++) {
+        const char *name = model_name_of(file->entries[i].name);
+        if (!name || strncmp(name, "layer", 5) != 0 || name[5] < '1' || name[5] > '4' ||
+            name[6] != '.')
+            continue;
+        int layer = name[5] - '1', block = 0, digits = 0;
+        const char *cursor = name + 7;
+        while (*cursor >= '0' && *cursor <= '9' && digits < 3) {
+            block = 10 * block + (*cursor++ - '0');
+            digits++;
+        }
+        if (digits > 0 && block < MAX_BLOCKS_PER_LAYER && strcmp(cursor, ".conv1.weight") == 0)
+            present[layer][block] = 1;
+    }
+    for (int l = 0; l < 4; l++) {
+        counts[l] = 0;
+        while (present[l][counts[l]])
+            counts[l]++;
+    }
 }
 
-/* Counts blocks "layerL.B.conv1.weight" of layer L. */
-static int blocks_in_layer(const fb_st_file *file, int layer)
+/* Metadata field `key` as an integer in [low, high], or fallback when it is
+ * absent; anything else is an error naming the file and the field. */
+static fb_status meta_int(const fb_st_file *file, const char *path, const char *key, int fallback,
+                          int low, int high, int *out)
 {
-    char name[64];
-    int count = 0;
-    for (;;) {
-        snprintf(name, sizeof name, "layer%d.%d.conv1.weight", layer, count);
-        if (!find_any(file, name))
-            return count;
-        count++;
+    const char *value = fb_st_meta(file, key);
+    if (!value || !*value) {
+        *out = fallback;
+        return FB_OK;
     }
+    char *end;
+    errno = 0;
+    long long number = strtoll(value, &end, 10);
+    if (*end != '\0' || errno != 0 || number < low || number > high)
+        return fb_error(FB_ERR_FORMAT, "%s: metadata field '%s' is '%.40s', expected an integer "
+                        "in %d..%d", path, key, value, low, high);
+    *out = (int)number;
+    return FB_OK;
+}
+
+/* A tensor dimension as the config field it sets, within [low, high]. */
+static fb_status shape_field(const char *path, const fb_st_entry *e, int dim, const char *field,
+                             int low, int high, int *out)
+{
+    if (e->shape[dim] < low || e->shape[dim] > high)
+        return fb_error(FB_ERR_FORMAT, "%s: '%s' dimension %d gives %s = %" PRId64
+                        ", outside %d..%d", path, e->name, dim, field, e->shape[dim], low, high);
+    *out = (int)e->shape[dim];
+    return FB_OK;
+}
+
+/* The tensor `name` must exist with exactly this shape; fields names the
+ * config fields the shape follows from, for the message. */
+static fb_status expect_shape(const fb_st_file *file, const char *path, const char *name, int ndim,
+                              const int64_t *want, const char *fields)
+{
+    const fb_st_entry *e = find_any(file, name);
+    char want_text[96], got_text[96];
+    int used = snprintf(want_text, sizeof want_text, "[");
+    for (int d = 0; d < ndim; d++)
+        used += snprintf(want_text + used, sizeof want_text - (size_t)used, "%s%" PRId64,
+                         d ? "," : "", want[d]);
+    snprintf(want_text + used, sizeof want_text - (size_t)used, "]");
+    if (!e)
+        return fb_error(FB_ERR_FORMAT, "%s: no tensor '%s' (%s needs one of shape %s)", path, name,
+                        fields, want_text);
+    int same = e->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = e->shape[d] == want[d];
+    if (same)
+        return FB_OK;
+    used = snprintf(got_text, sizeof got_text, "[");
+    for (int d = 0; d < e->ndim && used < (int)sizeof got_text; d++)
+        used += snprintf(got_text + used, sizeof got_text - (size_t)used, "%s%" PRId64,
+                         d ? "," : "", e->shape[d]);
+    if (used < (int)sizeof got_text)
+        snprintf(got_text + used, sizeof got_text - (size_t)used, "]");
+    return fb_error(FB_ERR_FORMAT, "%s: '%s' has shape %s, but %s make it %s", path, e->name,
+                    got_text, fields, want_text);
+}
+
+/* The ResNet config against conv1, the last conv of layer 4 and linear. */
+static fb_status check_resnet_shapes(const fb_st_file *file, const char *path,
+                                     const fb_model_config *c)
+{
+    int64_t w = c->width, expansion = c->arch == FB_ARCH_RESNET50 ? 4 : 1;
+    const int64_t conv1[4] = {w, c->in_channels, 3, 3};
+    FB_TRY(expect_shape(file, path, "conv1.weight", 4, conv1, "width and in_channels"));
+    const char *last = c->arch == FB_ARCH_RESNET18   ? "layer4.1.conv2.weight"
+                       : c->arch == FB_ARCH_RESNET34 ? "layer4.2.conv2.weight"
+                                                     : "layer4.2.conv3.weight";
+    const int64_t basic[4] = {8 * w, 8 * w, 3, 3}, bottleneck[4] = {32 * w, 8 * w, 1, 1};
+    FB_TRY(expect_shape(file, path, last, 4, expansion == 4 ? bottleneck : basic, "width"));
+    int64_t side = c->image_size;
+    for (int stage = 0; stage < 3; stage++)
+        side = (side - 1) / 2 + 1; /* 3×3 conv, pad 1, stride 2 */
+    int64_t pooled = side / 4;
+    const int64_t linear[2] = {c->num_classes, 8 * w * expansion * pooled * pooled};
+    return expect_shape(file, path, "linear.weight", 2, linear, "num_classes, width and image_size");
+}
+
+/* The toy model's config against both convs. */
+static fb_status check_toy_shapes(const fb_st_file *file, const char *path, const fb_model_config *c)
+{
+    if (c->toy_kernel % 2 == 0)
+        return fb_error(FB_ERR_FORMAT, "%s: 'conv1.weight' gives an even toy kernel %d (the toy "
+                        "model pads k/2 and needs an odd k)", path, c->toy_kernel);
+    const int64_t conv1[4] = {c->toy_filters, c->in_channels, c->toy_kernel, c->toy_kernel};
+    const int64_t conv2[4] = {c->in_channels, c->toy_filters, c->toy_kernel, c->toy_kernel};
+    FB_TRY(expect_shape(file, path, "conv1.weight", 4, conv1, "width (filters) and in_channels"));
+    return expect_shape(file, path, "conv2.weight", 4, conv2, "width (filters) and in_channels");
 }
 
 static fb_status infer_config(const fb_st_file *file, const char *path, fb_model_config *c)
@@ -265,14 +387,15 @@ static fb_status infer_config(const fb_st_file *file, const char *path, fb_model
                         path);
     if (find_any(file, "conv2.weight") && find_any(file, "conv1.bias")) {
         *c = fb_model_config_default(FB_ARCH_TOYKERNEL);
-        c->toy_filters = (int)conv1->shape[0];
-        c->toy_kernel = (int)conv1->shape[2];
-        c->in_channels = (int)conv1->shape[1];
-        return FB_OK;
+        FB_TRY(shape_field(path, conv1, 0, "toy filters", 1, FB_MODEL_MAX_TOY_FILTERS,
+                           &c->toy_filters));
+        FB_TRY(shape_field(path, conv1, 2, "toy kernel", 1, FB_MODEL_MAX_TOY_KERNEL,
+                           &c->toy_kernel));
+        FB_TRY(shape_field(path, conv1, 1, "in_channels", 1, 4, &c->in_channels));
+        return check_toy_shapes(file, path, c);
     }
     int counts[4];
-    for (int l = 0; l < 4; l++)
-        counts[l] = blocks_in_layer(file, l + 1);
+    count_blocks(file, counts);
     fb_arch arch;
     if (counts[0] == 2 && counts[1] == 2 && counts[2] == 2 && counts[3] == 2)
         arch = FB_ARCH_RESNET18;
@@ -286,34 +409,45 @@ static fb_status infer_config(const fb_st_file *file, const char *path, fb_model
     if (!linear || linear->ndim != 2)
         return fb_error(FB_ERR_FORMAT, "%s: no 2-d 'linear.weight'", path);
     *c = fb_model_config_default(arch);
-    c->width = (int)conv1->shape[0];
-    c->in_channels = (int)conv1->shape[1];
-    c->num_classes = (int)linear->shape[0];
-    return FB_OK;
+    FB_TRY(shape_field(path, conv1, 0, "width", 1, FB_MODEL_MAX_WIDTH, &c->width));
+    FB_TRY(shape_field(path, conv1, 1, "in_channels", 1, 4, &c->in_channels));
+    FB_TRY(shape_field(path, linear, 0, "num_classes", 1, FB_MODEL_MAX_CLASSES, &c->num_classes));
+    return check_resnet_shapes(file, path, c);
+}
+
+/* The config from __metadata__ (arch known), each field checked. */
+static fb_status config_from_metadata(const fb_st_file *file, const char *path, fb_arch arch,
+                                      fb_model_config *c)
+{
+    *c = fb_model_config_default(arch);
+    FB_TRY(meta_int(file, path, "in_channels", 3, 1, 4, &c->in_channels));
+    if (arch == FB_ARCH_TOYKERNEL) {
+        FB_TRY(meta_int(file, path, "image_size", 32, 1, FB_MODEL_MAX_IMAGE, &c->image_size));
+        FB_TRY(meta_int(file, path, "width", 16, 1, FB_MODEL_MAX_TOY_FILTERS, &c->toy_filters));
+        const fb_st_entry *conv1 = find_any(file, "conv1.weight");
+        c->toy_kernel = 7;
+        if (conv1 && conv1->ndim == 4)
+            FB_TRY(shape_field(path, conv1, 2, "toy kernel", 1, FB_MODEL_MAX_TOY_KERNEL,
+                               &c->toy_kernel));
+        return check_toy_shapes(file, path, c);
+    }
+    FB_TRY(meta_int(file, path, "image_size", 32, 25, FB_MODEL_MAX_IMAGE, &c->image_size));
+    FB_TRY(meta_int(file, path, "width", 64, 1, FB_MODEL_MAX_WIDTH, &c->width));
+    FB_TRY(meta_int(file, path, "num_classes", 10, 1, FB_MODEL_MAX_CLASSES, &c->num_classes));
+    return check_resnet_shapes(file, path, c);
 }
 
 fb_status fb_checkpoint_inspect(const char *path, fb_model_config *config)
 {
     fb_st_file file;
     FB_TRY(fb_checkpoint_read(path, &file));
-    fb_status status = FB_OK;
+    fb_status status;
     const char *arch_name = fb_st_meta(&file, "arch");
     fb_arch arch;
-    if (arch_name && fb_arch_parse(arch_name, &arch) == FB_OK) {
-        *config = fb_model_config_default(arch);
-        config->in_channels = meta_int(&file, "in_channels", 3);
-        config->image_size = meta_int(&file, "image_size", 32);
-        if (arch == FB_ARCH_TOYKERNEL) {
-            const fb_st_entry *conv1 = find_any(&file, "conv1.weight");
-            config->toy_filters = meta_int(&file, "width", 16);
-            config->toy_kernel = conv1 && conv1->ndim == 4 ? (int)conv1->shape[2] : 7;
-        } else {
-            config->width = meta_int(&file, "width", 64);
-            config->num_classes = meta_int(&file, "num_classes", 10);
-        }
-    } else {
+    if (arch_name && fb_arch_parse(arch_name, &arch) == FB_OK)
+        status = config_from_metadata(&file, path, arch, config);
+    else
         status = infer_config(&file, path, config);
-    }
     fb_st_free(&file);
     return status;
 }

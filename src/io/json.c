@@ -14,6 +14,13 @@
  * be followed by a low one), no "\u0000", nesting depth <= FB_JSON_MAX_DEPTH
  * (so the recursion here is bounded), numbers that overflow a double.
  *
+ * Memory: every value becomes a node of about 100 bytes, so a text of N bytes
+ * can make up to N/2 nodes ("[0,0,0,...") — 50 bytes of memory per byte of
+ * text. Readers of files from elsewhere (safetensors headers, stage records)
+ * call fb_json_parse_limited with a cap on the number of values that follows
+ * from what their format can hold, so a hostile text fails at the cap, after
+ * a bounded amount of memory, instead of growing with its length.
+ *
  * Every node remembers the byte offset where it starts, so callers can point
  * at the problem too. Errors are written as "<what is wrong> at byte <N>".
  */
@@ -43,6 +50,7 @@ typedef struct parser {
     size_t length;
     size_t position;
     int depth;
+    size_t values, max_values; /* nodes made so far, and the caller's cap */
     char *err;
     size_t errlen;
 } parser;
@@ -476,6 +484,10 @@ static fb_status parse_value(parser *p, fb_json **out)
     else
         return fail_unexpected(p, "a JSON value");
 
+    if (p->values == p->max_values)
+        return fail_at(p, FB_ERR_FORMAT, p->position, "more than %zu JSON values (the limit here)",
+                       p->max_values);
+    p->values++;
     fb_json *node = new_node(type, p->position);
     if (node == NULL)
         return fail_nomem(p);
@@ -509,7 +521,14 @@ static fb_status parse_value(parser *p, fb_json **out)
 
 fb_status fb_json_parse(const char *text, size_t len, fb_json **out, char *err, size_t errlen)
 {
-    parser p = { .text = text, .length = len, .err = err, .errlen = errlen };
+    return fb_json_parse_limited(text, len, SIZE_MAX, out, err, errlen);
+}
+
+fb_status fb_json_parse_limited(const char *text, size_t len, size_t max_values, fb_json **out,
+                                char *err, size_t errlen)
+{
+    parser p = { .text = text, .length = len, .max_values = max_values, .err = err,
+                 .errlen = errlen };
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     *out = NULL;

@@ -15,7 +15,10 @@
  * data_offsets are [begin, end) relative to the start of the buffer. The
  * reader trusts nothing; in order it checks:
  *   - the file holds 8 bytes, N <= FB_ST_MAX_HEADER and 8 + N <= file size;
- *   - the header starts with '{' and is strict JSON (json.c);
+ *   - the header starts with '{' and is strict JSON (json.c) of at most
+ *     FB_ST_MAX_JSON_VALUES values, so memory stays bounded (~15 MB of
+ *     nodes) whatever the header holds;
+ *   - at most FB_ST_MAX_TENSORS tensors and FB_ST_MAX_META metadata keys;
  *   - "__metadata__", if present, is an object of string -> string;
  *   - every other member is an object with exactly dtype (a known name),
  *     shape (at most FB_ST_MAX_DIMS non-negative integers) and data_offsets
@@ -213,6 +216,9 @@ static fb_status read_metadata(const char *path, const fb_json *metadata, fb_st_
         return fb_error(FB_ERR_FORMAT, "%s: __metadata__ is a %s, expected an object of strings",
                         path, fb_json_type_name(fb_json_type_of(metadata)));
     size_t count = fb_json_count(metadata);
+    if (count > FB_ST_MAX_META)
+        return fb_error(FB_ERR_FORMAT, "%s: __metadata__ has %zu keys, more than the limit of %d",
+                        path, count, FB_ST_MAX_META);
     file->meta_keys = calloc(count + 1, sizeof *file->meta_keys);
     file->meta_values = calloc(count + 1, sizeof *file->meta_values);
     if (file->meta_keys == NULL || file->meta_values == NULL)
@@ -333,6 +339,9 @@ static fb_status read_entry(const char *path, const fb_json *value, fb_st_entry 
 static fb_status read_entries(const char *path, const fb_json *root, fb_st_file *file)
 {
     size_t members = fb_json_count(root);
+    if (members > (size_t)FB_ST_MAX_TENSORS + 1)
+        return fb_error(FB_ERR_FORMAT, "%s: header lists %zu tensors, more than the limit of %d",
+                        path, members, FB_ST_MAX_TENSORS);
     file->entries = calloc(members + 1, sizeof *file->entries);
     if (file->entries == NULL)
         return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
@@ -347,8 +356,9 @@ static fb_status read_entries(const char *path, const fb_json *root, fb_st_file 
             FB_TRY(read_metadata(path, value, file));
             continue;
         }
-        if (file->count == INT_MAX)
-            return fb_error(FB_ERR_FORMAT, "%s: too many tensors", path);
+        if (file->count == FB_ST_MAX_TENSORS)
+            return fb_error(FB_ERR_FORMAT, "%s: header lists more than %d tensors (the limit)",
+                            path, FB_ST_MAX_TENSORS);
         fb_st_entry *entry = &file->entries[file->count];
         entry->name = strdup(key);
         if (entry->name == NULL)
@@ -420,7 +430,8 @@ static fb_status parse_header(const char *path, const char *header, uint64_t len
     if (length == 0 || header[0] != '{')
         return fb_error(FB_ERR_FORMAT, "%s: header does not start with '{'", path);
     char reason[256];
-    fb_status status = fb_json_parse(header, (size_t)length, root, reason, sizeof reason);
+    fb_status status = fb_json_parse_limited(header, (size_t)length, FB_ST_MAX_JSON_VALUES, root,
+                                             reason, sizeof reason);
     if (status == FB_ERR_FORMAT)
         return fb_error(status, "%s: header is not valid JSON: %s", path, reason);
     if (status != FB_OK)
@@ -535,6 +546,9 @@ static fb_status check_write_arguments(const char *path, const fb_st_tensor *ten
     if (count < 0 || meta_count < 0 || (count > 0 && tensors == NULL) ||
         (meta_count > 0 && (meta_keys == NULL || meta_values == NULL)))
         return fb_error(FB_ERR_USAGE, "%s: invalid tensor or metadata list", path);
+    if (count > FB_ST_MAX_TENSORS || meta_count > FB_ST_MAX_META)
+        return fb_error(FB_ERR_USAGE, "%s: %d tensors and %d metadata keys: the readers' limits are "
+                        "%d and %d", path, count, meta_count, FB_ST_MAX_TENSORS, FB_ST_MAX_META);
     for (int i = 0; i < count; i++) {
         const fb_st_tensor *tensor = &tensors[i];
         if (tensor->name == NULL || strcmp(tensor->name, "__metadata__") == 0)

@@ -196,19 +196,26 @@ static void build(fb_model *m)
 
 static fb_status validate_config(const fb_model_config *c)
 {
-    if (c->max_batch < 1)
-        return fb_error(FB_ERR_USAGE, "model: max_batch must be at least 1 (got %d)", c->max_batch);
+    if (c->max_batch < 1 || c->max_batch > FB_MODEL_MAX_BATCH)
+        return fb_error(FB_ERR_USAGE, "model: max_batch must be 1..%d (got %d)", FB_MODEL_MAX_BATCH,
+                        c->max_batch);
     if (c->in_channels < 1 || c->in_channels > 4)
         return fb_error(FB_ERR_USAGE, "model: in_channels must be 1..4 (got %d)", c->in_channels);
+    if (c->image_size < 1 || c->image_size > FB_MODEL_MAX_IMAGE)
+        return fb_error(FB_ERR_USAGE, "model: image_size must be 1..%d (got %d)", FB_MODEL_MAX_IMAGE,
+                        c->image_size);
     if (c->arch == FB_ARCH_TOYKERNEL) {
-        if (c->toy_filters < 1 || c->toy_kernel < 1 || c->toy_kernel % 2 == 0)
-            return fb_error(FB_ERR_USAGE, "toy model: need filters ≥ 1 and an odd kernel (got %d, %d)",
+        if (c->toy_filters < 1 || c->toy_filters > FB_MODEL_MAX_TOY_FILTERS || c->toy_kernel < 1 ||
+            c->toy_kernel > FB_MODEL_MAX_TOY_KERNEL || c->toy_kernel % 2 == 0)
+            return fb_error(FB_ERR_USAGE, "toy model: need 1..%d filters and an odd kernel of 1..%d "
+                            "(got %d, %d)", FB_MODEL_MAX_TOY_FILTERS, FB_MODEL_MAX_TOY_KERNEL,
                             c->toy_filters, c->toy_kernel);
         return FB_OK;
     }
-    if (c->width < 1 || c->num_classes < 1)
-        return fb_error(FB_ERR_USAGE, "model: width and num_classes must be ≥ 1 (got %d, %d)",
-                        c->width, c->num_classes);
+    if (c->width < 1 || c->width > FB_MODEL_MAX_WIDTH || c->num_classes < 1 ||
+        c->num_classes > FB_MODEL_MAX_CLASSES)
+        return fb_error(FB_ERR_USAGE, "model: width must be 1..%d and num_classes 1..%d (got %d, %d)",
+                        FB_MODEL_MAX_WIDTH, FB_MODEL_MAX_CLASSES, c->width, c->num_classes);
     if (c->image_size < 25)
         return fb_error(FB_ERR_USAGE,
                         "model: input side %d too small (the ResNets pool 4×4 after three stride-2 stages; use ≥ 25)",

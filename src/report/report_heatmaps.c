@@ -58,9 +58,8 @@ static fb_status load_one(const report_model *m, heatmap_result *r)
     FB_TRY(load_doubles(path, r->band_errors, (size_t)r->bands, 1));
     snprintf(path, sizeof path, "%s/summary.json", m->heatmap);
     size_t length = 0;
-    char *text = read_text_file(path, &length);
-    if (!text)
-        return fb_error(FB_ERR_IO, "%s: cannot read", path);
+    char *text;
+    FB_TRY(read_text_file(path, &text, &length));
     fb_json *root = NULL;
     fb_status status = fb_json_parse(text, length, &root, NULL, 0);
     free(text);

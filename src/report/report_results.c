@@ -5,6 +5,7 @@
  */
 #include "report_results.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,59 +13,87 @@
 
 #include "freqbias/npy.h"
 
-char *read_text_file(const char *path, size_t *size)
+fb_status read_text_file(const char *path, char **text, size_t *size)
 {
+    *text = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
-    char *text = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long end = ftell(f);
-        if (end >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)end + 1))) {
-            *size = fread(text, 1, (size_t)end, f);
-            text[*size] = '\0';
-        }
+        return fb_error(FB_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    fb_status status = FB_OK;
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0)
+        status = fb_error(FB_ERR_IO, "%s: cannot read (not a regular file?)", path);
+    else if ((unsigned long)end > CSV_MAX_BYTES)
+        status = fb_error(FB_ERR_FORMAT, "%s: text file of %ld bytes, more than the limit of %lu",
+                          path, end, (unsigned long)CSV_MAX_BYTES);
+    else if (!(*text = malloc((size_t)end + 1)))
+        status = fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
+    else {
+        *size = fread(*text, 1, (size_t)end, f);
+        (*text)[*size] = '\0';
     }
     fclose(f);
-    return text;
+    return status;
 }
 
+/* Memory: the table keeps the fields each row really has (row_first[r] is
+ * the index of row r's first field), never rows × columns cells, so what it
+ * allocates is proportional to the file's size: a 40 KB file of 20,000
+ * commas and 20,000 newlines takes about 400 KB (it used to ask for a
+ * 3.2 GB table). A header wider than CSV_MAX_COLUMNS or more than
+ * CSV_MAX_ROWS rows is an error naming the file. */
 fb_status csv_read(const char *path, csv_table *table)
 {
     memset(table, 0, sizeof *table);
     size_t size = 0;
-    char *text = read_text_file(path, &size);
-    if (!text)
-        return fb_error(FB_ERR_IO, "%s: cannot read", path);
-    /* first pass: count lines and the header's fields */
-    int lines = 0, cols = 1, in_quotes = 0;
+    char *text;
+    FB_TRY(read_text_file(path, &text, &size));
+    /* first pass: count lines, the header's fields and all separators */
+    size_t lines = 0, separators = 0, cols = 1;
+    int in_quotes = 0;
     for (size_t i = 0; i < size; i++) {
         if (text[i] == '"')
             in_quotes = !in_quotes;
-        if (!in_quotes && text[i] == ',' && lines == 0)
-            cols++;
+        if (!in_quotes && text[i] == ',') {
+            separators++;
+            if (lines == 0)
+                cols++;
+        }
         if (!in_quotes && text[i] == '\n')
             lines++;
     }
     if (size && text[size - 1] != '\n')
         lines++;
-    if (lines < 1) {
+    fb_status status = FB_OK;
+    if (lines < 1)
+        status = fb_error(FB_ERR_FORMAT, "%s: empty CSV file (no header row)", path);
+    else if (cols > CSV_MAX_COLUMNS)
+        status = fb_error(FB_ERR_FORMAT, "%s: the header row has %zu columns, more than the limit "
+                          "of %d", path, cols, CSV_MAX_COLUMNS);
+    else if (lines - 1 > CSV_MAX_ROWS)
+        status = fb_error(FB_ERR_FORMAT, "%s: %zu data rows, more than the limit of %d", path,
+                          lines - 1, CSV_MAX_ROWS);
+    if (status != FB_OK) {
         free(text);
-        return fb_error(FB_ERR_FORMAT, "%s: empty CSV file (no header row)", path);
+        return status;
     }
-    table->cols = cols;
-    table->rows = lines - 1;
+    table->cols = (int)cols;
+    table->rows = (int)lines - 1;
     table->storage = text;
-    table->cells = calloc((size_t)lines * cols, sizeof *table->cells);
-    if (!table->cells) {
+    /* at most every separator and line end closes a field */
+    table->fields = malloc((separators + lines + 1) * sizeof *table->fields);
+    table->row_first = malloc((lines + 1) * sizeof *table->row_first);
+    if (!table->fields || !table->row_first) {
         csv_free(table);
         return fb_error(FB_ERR_NOMEM, "%s: out of memory", path);
     }
-    for (size_t i = 0; i < (size_t)lines * cols; i++)
-        table->cells[i] = "";
-    /* second pass: cut the fields in place, removing quotes */
-    int row = 0, col = 0;
+    /* second pass: cut the fields in place, removing quotes; a row keeps at
+     * most cols fields */
+    size_t row = 0, col = 0, count = 0;
     char *read = text, *write = text, *field = text;
+    table->row_first[0] = 0;
     in_quotes = 0;
     while (read < text + size && row < lines) {
         char c = *read++;
@@ -82,12 +111,12 @@ fb_status csv_read(const char *path, csv_table *table)
                 read++;
             *write++ = '\0';
             if (col < cols)
-                table->cells[(size_t)row * cols + col] = field;
+                table->fields[count++] = field;
             field = write;
             if (c == ',') {
                 col++;
             } else {
-                row++;
+                table->row_first[++row] = count;
                 col = 0;
             }
             continue;
@@ -97,22 +126,32 @@ fb_status csv_read(const char *path, csv_table *table)
     if (row < lines && write > field) {
         *write = '\0';
         if (col < cols)
-            table->cells[(size_t)row * cols + col] = field;
+            table->fields[count++] = field;
     }
+    while (row < lines)
+        table->row_first[++row] = count;
     return FB_OK;
 }
 
 void csv_free(csv_table *table)
 {
-    free(table->cells);
+    free(table->fields);
+    free(table->row_first);
     free(table->storage);
     memset(table, 0, sizeof *table);
+}
+
+/* Field `column` of table row `row` (0 = the header), "" where the row is short. */
+static const char *table_field(const csv_table *table, int row, int column)
+{
+    size_t first = table->row_first[row], next = table->row_first[row + 1];
+    return first + (size_t)column < next ? table->fields[first + (size_t)column] : "";
 }
 
 int csv_column(const csv_table *table, const char *name)
 {
     for (int c = 0; c < table->cols; c++)
-        if (strcmp(table->cells[c], name) == 0)
+        if (strcmp(table_field(table, 0, c), name) == 0)
             return c;
     return -1;
 }
@@ -121,7 +160,14 @@ const char *csv_cell(const csv_table *table, int row, int column)
 {
     if (row < 0 || row >= table->rows || column < 0 || column >= table->cols)
         return "";
-    return table->cells[(size_t)(row + 1) * table->cols + column];
+    return table_field(table, row + 1, column);
+}
+
+const char *csv_header(const csv_table *table, int column)
+{
+    if (column < 0 || column >= table->cols)
+        return "";
+    return table_field(table, 0, column);
 }
 
 double csv_number(const csv_table *table, int row, const char *name)

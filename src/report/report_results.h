@@ -12,14 +12,24 @@
 
 #include "freqbias/error.h"
 
-/* The whole file, NUL-terminated, *size its length; NULL if unreadable. */
-char *read_text_file(const char *path, size_t *size);
+/* The whole file as a NUL-terminated string in *text (free it), *size its
+ * length; an error naming the file when it cannot be read or is larger than
+ * CSV_MAX_BYTES (every text the report reads back is far smaller). */
+fb_status read_text_file(const char *path, char **text, size_t *size);
 
 /* ---------------------------------------------------------------- CSV */
 
+/* Limits (README "Limits"): our stages write at most a few thousand rows
+ * of at most ~50 columns. */
+#define CSV_MAX_BYTES (256ul << 20)
+#define CSV_MAX_COLUMNS 1024
+#define CSV_MAX_ROWS 1000000
+
 typedef struct csv_table {
-    int rows, cols;  /* data rows (header excluded), columns of the header */
-    char **cells;    /* [(rows + 1) * cols], row 0 is the header; "" where a row is short */
+    int rows, cols;     /* data rows (header excluded), columns of the header */
+    char **fields;      /* every field present, row by row (≤ cols a row)     */
+    size_t *row_first;  /* [rows + 2]: index in fields of each row's first one;
+                           row 0 is the header; a short row reads "" beyond its end */
     char *storage;
 } csv_table;
 
@@ -27,6 +37,7 @@ fb_status csv_read(const char *path, csv_table *table);
 void csv_free(csv_table *table);
 int csv_column(const csv_table *table, const char *name);            /* -1 if absent */
 const char *csv_cell(const csv_table *table, int row, int column);   /* data row */
+const char *csv_header(const csv_table *table, int column);          /* "" if absent */
 double csv_number(const csv_table *table, int row, const char *name); /* NaN if absent */
 
 /* -------------------------------------------------------------- sweeps */

@@ -216,6 +216,13 @@ static fb_status write_record(const stage_runner *runner, const report_stage *st
     return status_code;
 }
 
+/* A record holds at most STAGE_MAX_ARGS arguments and 2 × STAGE_MAX_FILES
+ * files of STAGE_PATH bytes (~150 KB, ~300 values), so a bigger or busier
+ * file is not one of ours: it is ignored like an unreadable one, after at
+ * most 1 MiB and a bounded number of JSON nodes (README "Limits"). */
+#define STAGE_RECORD_MAX_BYTES (1l << 20)
+#define STAGE_RECORD_MAX_VALUES 4096
+
 /* The record as a JSON tree, or NULL when there is none (or it is unreadable:
  * then the stage simply runs again). */
 static fb_json *read_record(const stage_runner *runner, const report_stage *stage)
@@ -229,7 +236,7 @@ static fb_json *read_record(const stage_runner *runner, const report_stage *stag
     size_t size = 0;
     if (fseek(f, 0, SEEK_END) == 0) {
         long end = ftell(f);
-        if (end > 0 && end < (1 << 24) && fseek(f, 0, SEEK_SET) == 0) {
+        if (end > 0 && end <= STAGE_RECORD_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0) {
             data = malloc((size_t)end);
             size = data ? fread(data, 1, (size_t)end, f) : 0;
         }
@@ -237,7 +244,7 @@ static fb_json *read_record(const stage_runner *runner, const report_stage *stag
     fclose(f);
     fb_json *root = NULL;
     if (data && size)
-        fb_json_parse(data, size, &root, NULL, 0);
+        fb_json_parse_limited(data, size, STAGE_RECORD_MAX_VALUES, &root, NULL, 0);
     free(data);
     return root;
 }

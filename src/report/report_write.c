@@ -355,13 +355,12 @@ static void last_row_table(writer *w, const char *path)
 {
     csv_table table;
     if (csv_read(path, &table) != FB_OK || table.rows == 0 || table.cols > 12) {
-        if (table.cells)
-            csv_free(&table);
+        csv_free(&table);
         return;
     }
     const char *headers[12], *cells[12];
     for (int c = 0; c < table.cols; c++) {
-        headers[c] = table.cells[c];
+        headers[c] = csv_header(&table, c);
         cells[c] = csv_cell(&table, table.rows - 1, c);
     }
     doc_paragraph(&w->doc, "Last row of `%s` (%d rows):", relative(w, path), table.rows);
