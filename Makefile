@@ -72,12 +72,13 @@ BENCH_BIN := $(BUILD)/bench/bench_train
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all demo check test bench deps data install clean help FORCE
+.PHONY: all demo check test bench deps data install clean help FORCE check-valgrind
 all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(TOOL_BIN)
 
 help:
 	@echo "make demo    install deps, build, run the main job"
 	@echo "make check   install deps, build, run every test"
+	@echo "make check-valgrind  a CLI smoke (train, test, filter, sweep) under valgrind memcheck"
 	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
 	@echo "make deps    install missing Debian packages (as root)"
 	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1"
@@ -158,6 +159,14 @@ ifneq ($(CUDA),1)
 	  echo "=== no nvcc at $(NVCC): CUDA backend not compile-checked"; \
 	fi
 endif
+
+# memcheck on a short CLI smoke (train 1 step, test, filter, sweep; see
+# tests/valgrind_smoke.sh), in its own PROFILE=ref build: valgrind cannot run
+# the AVX-512 code that -march=native may emit.
+check-valgrind:
+	@sh scripts/deps.sh valgrind
+	@$(MAKE) --no-print-directory PROFILE=ref SANITIZE=0 BUILD=build-valgrind build-valgrind/freqbias
+	@sh tests/valgrind_smoke.sh build-valgrind/freqbias
 
 bench: deps all $(BENCH_BIN)
 	@sh bench/run_bench.sh $(BUILD)

@@ -3,6 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 packages="libopenblas-openmp-dev libfftw3-dev libcmocka-dev libstb-dev pkg-config zlib1g-dev gcc make"
+# `sh scripts/deps.sh valgrind` (make check-valgrind) adds valgrind
+[ "${1:-}" = valgrind ] && packages="$packages valgrind"
 missing=""
 for p in $packages; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
