@@ -74,10 +74,10 @@ static char no_mount_reason[256];
 
 static const char *at(const char *folder, const char *name)
 {
-    static char path[8][1400];
+    static char path[8][1600];
     static int next;
     char *p = path[next++ % 8];
-    snprintf(p, 1400, "%s/%s", folder, name);
+    snprintf(p, 1600, "%s/%s", folder, name);
     return p;
 }
 
@@ -433,13 +433,13 @@ static int csv_time_column(const char *name)
     return strcmp(name, "seconds") == 0 || strcmp(name, "img_per_s") == 0;
 }
 
-/* A CSV with the wall-time columns blanked. */
+/* A CSV with each wall-time field replaced by one '#'. */
 static char *csv_without_times(const char *text)
 {
-    char *out = strdup(text), *header_end = strchr(out, '\n');
+    const char *header_end = strchr(text, '\n');
     assert_non_null(header_end);
     int skip[64] = {0}, column = 0;
-    for (char *p = out, *start = out; p <= header_end; p++)
+    for (const char *p = text, *start = text; p <= header_end; p++)
         if (*p == ',' || *p == '\n') {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(p - start), start);
@@ -448,14 +448,24 @@ static char *csv_without_times(const char *text)
             column++;
             start = p + 1;
         }
+    char *out = malloc(strlen(text) + 1), *o = out;
+    assert_non_null(out);
     column = 0;
-    for (char *p = header_end + 1; *p; p++) {
+    int masked = 0; /* the current time field already has its '#' */
+    for (const char *p = text; *p; p++) {
+        if (p > header_end && *p != ',' && *p != '\n' && column < 64 && skip[column]) {
+            if (!masked)
+                *o++ = '#';
+            masked = 1;
+            continue;
+        }
+        *o++ = *p;
         if (*p == ',' || *p == '\n') {
             column = *p == '\n' ? 0 : column + 1;
-        } else if (column < 64 && skip[column]) {
-            *p = '#';
+            masked = 0;
         }
     }
+    *o = '\0';
     return out;
 }
 
@@ -527,7 +537,6 @@ static void test_report_sigkill_in_every_stage_kind(void **state)
     run_ok("report (final rerun)", ARGS("report", "--data", data_dir, "--preset", "tiny", "--out", report_dir,
                                         "--threads", "1"));
     expect_same_report(report_dir, report_ref);
-    snprintf(kernels, sizeof kernels, "%s/cdes/wcr-kernels", report_dir);
 }
 
 static void test_make_previous_outputs(void **state)
@@ -538,7 +547,10 @@ static void test_make_previous_outputs(void **state)
     run_ok("filter", ARGS("filter", "--input", records, "--freq", "low", "--r", "8", "--out",
                           at(filter_dir, "low8.bin"), "--threads", "1"));
     run_ok("hars", ARGS("hars", "--input", records, "--r", "12", "--out", hars_dir, "--threads", "1"));
-    assert_true(kernels[0]); /* from the report test */
+    struct stat st;
+    if (stat(at(kernels, "wcr_last.safetensors"), &st) != 0)
+        print_message("the CDES kernels come from the report test, which did not make them\n");
+    assert_int_equal(stat(at(kernels, "wcr_last.safetensors"), &st), 0);
     run_ok("cdes-generate", ARGS("cdes-generate", "--kernels", kernels, "--mode", "wcr", "--data", data_dir,
                                  "--subset", "16", "--test-subset", "16", "--out", cdes_dir, "--threads", "1"));
 }
@@ -680,6 +692,7 @@ static int setup(void **state)
     snprintf(cdes_dir, sizeof cdes_dir, "%s/cdes", disk);
     snprintf(report_dir, sizeof report_dir, "%s/report", disk);
     snprintf(report_ref, sizeof report_ref, "%s/report-ref", work_dir);
+    snprintf(kernels, sizeof kernels, "%s/cdes/wcr-kernels", report_dir); /* made by the report test */
     mkdir(filter_dir, 0755);
     return 0;
 }
