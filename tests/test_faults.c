@@ -357,7 +357,8 @@ static void expect_fault(const char *what, fault_kind kind, long room, const cha
         fill_disk(room);
     if (kind == FAULT_READ_ONLY)
         set_read_only(folder, 1);
-    const char *log = at(work_dir, "fault.log");
+    char log[1400]; /* its own copy: set_read_only below uses at()'s buffers */
+    snprintf(log, sizeof log, "%s/fault.log", work_dir);
     int code = run_cli(log, kind == FAULT_FSIZE ? room : 0, NULL, 0.0, args);
     if (kind == FAULT_DISK_FULL)
         assert_int_equal(unlink(at(disk, "filler")), 0);
@@ -393,7 +394,7 @@ static void expect_fault(const char *what, fault_kind kind, long room, const cha
 /* ---------------------------------------------------- the five commands */
 
 static char train_dir[1300], train_ref[1300], filter_dir[1300], hars_dir[1300], cdes_dir[1300],
-    report_dir[1300], report_ref[1300], kernels[1400];
+    report_dir[1300], report_ref[1300], kernels[1400], filter_out[1400];
 
 static const char *const train_records[] = {"run.json", "gradspec_mean.npy", "gradspec_std.npy", "gradspec.csv",
                                             "gradspec.png", NULL};
@@ -411,7 +412,7 @@ static void all_commands_under(fault_kind kind)
                                                          "--threads", "1"), train_records);
     /* filter: 512 records = 1.5 MB */
     expect_fault("filter", kind, 100000, filter_dir,
-                 ARGS("filter", "--input", records, "--freq", "low", "--r", "8", "--out", at(filter_dir, "low8.bin"),
+                 ARGS("filter", "--input", records, "--freq", "low", "--r", "8", "--out", filter_out,
                       "--threads", "1"), NULL);
     /* hars: 512 records */
     expect_fault("hars", kind, 100000, hars_dir,
@@ -545,7 +546,7 @@ static void test_make_previous_outputs(void **state)
     run_ok("train 1 epoch", ARGS("train", TRAIN_ARGS, "--epochs", "1", "--out", train_dir));
     run_ok("train 2 epochs", ARGS("train", TRAIN_ARGS, "--epochs", "2", "--out", train_ref));
     run_ok("filter", ARGS("filter", "--input", records, "--freq", "low", "--r", "8", "--out",
-                          at(filter_dir, "low8.bin"), "--threads", "1"));
+                          filter_out, "--threads", "1"));
     run_ok("hars", ARGS("hars", "--input", records, "--r", "12", "--out", hars_dir, "--threads", "1"));
     struct stat st;
     if (stat(at(kernels, "wcr_last.safetensors"), &st) != 0)
@@ -604,7 +605,7 @@ static void test_reruns_after_faults(void **state)
     free(y);
     snapshot *filter = snapshot_take(filter_dir), *hars = snapshot_take(hars_dir), *cdes = snapshot_take(cdes_dir);
     run_ok("filter", ARGS("filter", "--input", records, "--freq", "low", "--r", "8", "--out",
-                          at(filter_dir, "low8.bin"), "--threads", "1"));
+                          filter_out, "--threads", "1"));
     run_ok("hars", ARGS("hars", "--input", records, "--r", "12", "--out", hars_dir, "--threads", "1"));
     run_ok("cdes-generate", ARGS("cdes-generate", "--kernels", kernels, "--mode", "wcr", "--data", data_dir,
                                  "--subset", "16", "--test-subset", "16", "--out", cdes_dir, "--threads", "1"));
@@ -694,6 +695,7 @@ static int setup(void **state)
     snprintf(report_ref, sizeof report_ref, "%s/report-ref", work_dir);
     snprintf(kernels, sizeof kernels, "%s/cdes/wcr-kernels", report_dir); /* made by the report test */
     mkdir(filter_dir, 0755);
+    snprintf(filter_out, sizeof filter_out, "%s/low8.bin", filter_dir);
     return 0;
 }
 
