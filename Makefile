@@ -85,12 +85,13 @@ FB_VERSION_NUMBER := $(shell sed -n 's/^\#define FB_VERSION "\(.*\)"/\1/p' inclu
 SO_NAME := libfreqbias.so.$(firstword $(subst ., ,$(FB_VERSION_NUMBER)))
 SO_FILE := libfreqbias.so.$(FB_VERSION_NUMBER)
 
-.PHONY: all demo check test bench deps data install clean help FORCE example-check fuzz fuzz-replay fuzz-run
+.PHONY: all demo check test bench deps data install clean help FORCE example-check fuzz fuzz-replay fuzz-run check-valgrind
 all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(BUILD)/$(SO_FILE) $(TOOL_BIN)
 
 help:
 	@echo "make demo    install deps, build, run the main job"
 	@echo "make check   install deps, build, run every test"
+	@echo "make check-valgrind  a CLI smoke (train, test, filter, sweep) under valgrind memcheck"
 	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
 	@echo "make deps    install missing Debian packages (as root)"
 	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
@@ -246,6 +247,14 @@ check-cross:
 golden-regen:
 	@sh scripts/deps.sh cross
 	@MAKE="$(MAKE)" sh scripts/cross.sh regen
+
+# memcheck on a short CLI smoke (train 1 step, test, filter, sweep; see
+# tests/valgrind_smoke.sh), in its own PROFILE=ref build: valgrind cannot run
+# the AVX-512 code that -march=native may emit.
+check-valgrind:
+	@sh scripts/deps.sh valgrind
+	@$(MAKE) --no-print-directory PROFILE=ref SANITIZE=0 BUILD=build-valgrind build-valgrind/freqbias
+	@sh tests/valgrind_smoke.sh build-valgrind/freqbias
 
 bench: deps all $(BENCH_BIN)
 	@sh bench/run_bench.sh $(BUILD)

@@ -8,6 +8,7 @@
 #                              builds of the libraries (adds the arm64
 #                              architecture to dpkg first)
 #   sh scripts/deps.sh fuzz    + clang with libFuzzer and libomp (make fuzz)
+#   sh scripts/deps.sh valgrind + valgrind (make check-valgrind)
 set -eu
 mode=${1:-default}
 packages="libopenblas-openmp-dev libfftw3-dev libcmocka-dev libstb-dev pkg-config zlib1g-dev gcc make"
@@ -19,7 +20,8 @@ case "$mode" in
     clang) packages="$packages $clang_packages" ;;
     cross) packages="$packages $clang_packages $cross_packages" ;;
     fuzz) packages="$packages $clang_packages" ;;
-    *) echo "usage: sh scripts/deps.sh [clang|cross|fuzz]" >&2; exit 1 ;;
+    valgrind) packages="$packages valgrind" ;;
+    *) echo "usage: sh scripts/deps.sh [clang|cross|fuzz|valgrind]" >&2; exit 1 ;;
 esac
 missing=""
 for p in $packages; do

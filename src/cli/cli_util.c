@@ -93,8 +93,9 @@ fb_status cli_write_text(const char *path, const char *text)
     fb_atomic_file file;
     FB_TRY(fb_atomic_open(path, &file));
     if (fputs(text, file.stream) == EOF) {
+        int saved = errno;
         fb_atomic_abort(&file);
-        return fb_error(FB_ERR_IO, "%s: write failed", path);
+        return fb_error(FB_ERR_IO, "%s: write failed: %s", path, strerror(saved));
     }
     return fb_atomic_commit(&file);
 }

@@ -16,6 +16,7 @@
  * (a DDA), stamping a 1×1 or 2×2 square at each step. Rotated text is drawn
  * on a scratch canvas and copied turned by 90°.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,8 +245,9 @@ fb_status fb_canvas_save_png(const fb_canvas *canvas, const char *path)
     fb_status status = fb_atomic_open(path, &out);
     if (status == FB_OK) {
         if (fwrite(buffer.data, 1, buffer.size, out.stream) != buffer.size) {
+            int saved = errno;
             fb_atomic_abort(&out);
-            status = fb_error(FB_ERR_IO, "%s: write failed", path);
+            status = fb_error(FB_ERR_IO, "%s: write failed: %s", path, strerror(saved));
         } else {
             status = fb_atomic_commit(&out);
         }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli_util.h"
@@ -289,12 +290,21 @@ fb_status report_figures_draw(const report_pipeline *p, const report_results *re
     char path[1200];
     *drawn = 0;
     FB_TRY(cli_make_dirs(dir));
-#define DRAW(name, call)                              \
-    do {                                              \
-        snprintf(path, sizeof path, "%s/%s", dir, name); \
-        unlink(path); /* never leave an older run's figure */ \
-        FB_TRY(call);                                 \
-        (*drawn)++;                                   \
+    /* A figure function returns FB_OK without drawing when its data is
+     * missing; the older run's figure must not stay then. On a write error
+     * the older figure stays (the failed report does not rewrite report.md,
+     * which still shows it). Every drawn figure replaces the old file by an
+     * atomic rename, so an unchanged inode means "not drawn". */
+#define DRAW(name, call)                                             \
+    do {                                                             \
+        snprintf(path, sizeof path, "%s/%s", dir, name);             \
+        struct stat before, after;                                   \
+        int existed = stat(path, &before) == 0;                      \
+        FB_TRY(call);                                                \
+        if (existed && stat(path, &after) == 0 && after.st_ino == before.st_ino && \
+            after.st_dev == before.st_dev)                           \
+            unlink(path); /* never leave an older run's figure */    \
+        (*drawn)++;                                                  \
     } while (0)
     DRAW("accuracy_vs_r.png", sweep_figure(res, path, 0));
     DRAW("interclass_vs_r.png", sweep_figure(res, path, 1));

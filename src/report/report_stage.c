@@ -1,9 +1,12 @@
 /* report_stage.c — running, recording and skipping the stages of
  * `freqbias report` (see report_stage.h for the rules).
  *
- * A child runs with posix_spawn: stdout and stderr go to OUT/stages/
+ * A child runs with fork + exec: stdout and stderr go to OUT/stages/
  * <name>.log, and while it runs the new lines of that log are echoed to our
- * stderr, indented, so a long training stage shows its epochs. The record
+ * stderr, indented, so a long training stage shows its epochs. The child
+ * asks the kernel to SIGKILL it when the report dies (PR_SET_PDEATHSIG):
+ * a report killed with SIGKILL cannot pass anything on, and an orphaned
+ * stage would go on writing into OUT while the rerun resumes it. The record
  * is written twice: "running" before the command starts (so an interrupted
  * run is recognised) and "done"/"failed" after, with the output hashes.
  */
@@ -13,11 +16,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -415,20 +418,28 @@ static void forward_signal(int signal_number)
 }
 
 /* Runs argv (NULL-terminated) with output to the log; returns the exit
- * code, 128 + signal when killed, or -1 when it could not start. */
+ * code, 128 + signal when killed, 127 when the child could not open its
+ * log or exec, or -1 when it could not be forked. */
 static int spawn_and_wait(const char *executable, char **argv, const char *log_path, int append_log)
 {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path, O_WRONLY | O_CREAT | (append_log ? O_APPEND : O_TRUNC),
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid;
-    int error = posix_spawn(&pid, executable, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) {
-        fb_error(FB_ERR_IO, "%s: cannot start: %s", executable, strerror(error));
+    pid_t report = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fb_error(FB_ERR_IO, "%s: cannot start: %s", executable, strerror(errno));
         return -1;
+    }
+    if (pid == 0) {
+        /* the child, until exec: system calls only. Die with the report
+         * (and check it has not died already, before the request). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != report)
+            _exit(127);
+        int fd = open(log_path, O_WRONLY | O_CREAT | (append_log ? O_APPEND : O_TRUNC), 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(127);
+        if (fd > 2)
+            close(fd);
+        execve(executable, argv, environ);
+        _exit(127);
     }
     running_child = pid;
     struct sigaction forward = {0}, previous[3];
