@@ -3,7 +3,11 @@
  * Start-up first makes sure OpenBLAS runs the best kernel this CPU allows
  * (fb_runtime_init may re-exec the program once, see freqbias/runtime.h),
  * then dispatches. Exit codes: 0 ok, 1 usage, 2 input/output, 3 numerical.
+ * A write past the file-size limit (`ulimit -f`) must be an ordinary write
+ * error (EFBIG: a message naming the file, exit 2, the previous file kept)
+ * rather than death by SIGXFSZ, so that signal is ignored.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +48,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     fb_runtime_init(argc, argv);
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 1;
