@@ -62,7 +62,6 @@
 #include "testutil.h"
 
 #define RECORD 3073
-#define BATCH_BYTES (10000L * RECORD)
 #define DISK_MB 96 /* the tmpfs: a finished tiny report (~18 MB) and the other outputs fit */
 
 static char binary[1024];
@@ -623,31 +622,8 @@ static void test_reruns_after_faults(void **state)
 static int write_fixture(void)
 {
     snprintf(records, sizeof records, "%s/cifar10_test512.bin", ref_data_dir());
-    size_t size;
-    char *bytes = read_file(records, &size);
-    if (!bytes || size != 512L * RECORD) {
-        fprintf(stderr, "setup: %s missing or not 512 records\n", records);
-        free(bytes);
-        return -1;
-    }
-    /* the layout of test_report.c: 384 records open data_batch_1, 128 open test_batch, sparse to full size */
     snprintf(data_dir, sizeof data_dir, "%s/cifar", work_dir);
-    mkdir(data_dir, 0755);
-    const char *names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-    for (int i = 0; i < 6; i++) {
-        FILE *f = fopen(at(data_dir, names[i]), "wb");
-        if (!f)
-            return -1;
-        if (i == 0)
-            fwrite(bytes, 1, 384L * RECORD, f);
-        if (i == 5)
-            fwrite(bytes + 384L * RECORD, 1, 128L * RECORD, f);
-        if (fclose(f) != 0 || truncate(at(data_dir, names[i]), BATCH_BYTES) != 0)
-            return -1;
-    }
-    free(bytes);
-    return 0;
+    return write_cifar_fixture(data_dir); /* the layout of test_report.c */
 }
 
 /* As root, a private mount namespace (done first in main, while this

@@ -36,7 +36,6 @@
 #include "testutil.h"
 
 #define RECORD 3073
-#define BATCH_BYTES (10000L * RECORD)
 
 static char data_dir[1200], out_dir[1200];
 
@@ -362,33 +361,7 @@ static int setup(void **state)
         return -1;
     snprintf(data_dir, sizeof data_dir, "%s/cifar", work_dir);
     snprintf(out_dir, sizeof out_dir, "%s/report", work_dir);
-    mkdir(data_dir, 0755);
-    char path[1400];
-    snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
-    size_t size;
-    char *records = read_file(path, &size);
-    if (!records || size != 512L * RECORD) {
-        fprintf(stderr, "setup: %s missing or not 512 records\n", path);
-        free(records);
-        return -1;
-    }
-    const char *names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-    for (int i = 0; i < 6; i++) {
-        snprintf(path, sizeof path, "%s/%s", data_dir, names[i]);
-        FILE *f = fopen(path, "wb");
-        if (!f)
-            return -1;
-        if (i == 0)
-            fwrite(records, 1, 384L * RECORD, f);
-        if (i == 5)
-            fwrite(records + 384L * RECORD, 1, 128L * RECORD, f);
-        fclose(f);
-        if (truncate(path, BATCH_BYTES) != 0)
-            return -1;
-    }
-    free(records);
-    return 0;
+    return write_cifar_fixture(data_dir);
 }
 
 int main(int argc, char **argv)

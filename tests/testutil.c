@@ -334,3 +334,37 @@ const char *in_work(const char *name)
     snprintf(p, 800, "%s/%s", work_dir, name);
     return p;
 }
+
+int write_cifar_fixture(const char *dir)
+{
+    enum { RECORD = 3073 };
+    char path[1400];
+    snprintf(path, sizeof path, "%s/cifar10_test512.bin", ref_data_dir());
+    size_t size;
+    char *records = read_file(path, &size);
+    if (!records || size != 512L * RECORD) {
+        fprintf(stderr, "setup: %s missing or not 512 records\n", path);
+        free(records);
+        return -1;
+    }
+    mkdir(dir, 0755);
+    static const char *const names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                         "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    int result = 0;
+    for (int i = 0; i < 6 && result == 0; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "wb");
+        if (!f) {
+            result = -1;
+            break;
+        }
+        if (i == 0)
+            fwrite(records, 1, 384L * RECORD, f);
+        if (i == 5)
+            fwrite(records + 384L * RECORD, 1, 128L * RECORD, f);
+        if (fclose(f) != 0 || truncate(path, 10000L * RECORD) != 0)
+            result = -1;
+    }
+    free(records);
+    return result;
+}

@@ -68,5 +68,10 @@ char *read_file(const char *path, size_t *size);
 int same_file(const char *label, const char *a, const char *b);
 /* Prints a log file between marker lines. */
 void print_log(const char *log);
+/* A CIFAR-10 folder (the six official file names) in dir from the 512 real
+ * records of ref_data/cifar10_test512.bin: 384 open data_batch_1.bin, 128
+ * open test_batch.bin, every file sparse to the official 30,730,000 bytes.
+ * 0 on success, -1 (and a message) otherwise. */
+int write_cifar_fixture(const char *dir);
 
 #endif
