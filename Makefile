@@ -151,6 +151,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 
 # test_limits also reads CSV through the report's reader
 $(BUILD)/tests/test_limits: $(BUILD)/obj/src/report/report_results.o
+# test_report_stats tests the report's statistics (t CDF, Welch test)
+$(BUILD)/tests/test_report_stats: $(BUILD)/obj/src/report/report_stats.o
 
 # the CUDA test programs share their harness (GPU presence, NMSE, device buffers)
 $(CUDA_TEST_BIN): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cuda_testutil.o \
