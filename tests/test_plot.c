@@ -237,7 +237,7 @@ static void test_line_markers(void **state)
     (void)state;
     double x[5] = {0, 1, 2, 3, 4}, y[5] = {0.0, 0.25, 0.5, 0.75, 1.0};
     double y2[3] = {0.9, NAN, 0.1};
-    fb_line_series s[2] = {{"rising", x, y, 5}, {"second", NULL, y2, 3}};
+    fb_line_series s[2] = {{"rising", x, y, 5, NULL}, {"second", NULL, y2, 3, NULL}};
     fb_plot_labels lab = fb_plot_labels_default();
     lab.title = "markers";
     lab.x_label = "x (unit)";
@@ -284,6 +284,46 @@ static void test_line_markers(void **state)
     fb_plot_labels bad = lab;
     bad.y_max = bad.y_min;
     assert_int_equal(fb_render_lines(&c, s, 2, &bad, &f), FB_ERR_USAGE);
+}
+
+/* Error bars: a vertical bar y ± err in the series colour with caps at
+ * both ends, none where err is NaN, and an automatic y range that holds
+ * the bars. */
+static void test_error_bars(void **state)
+{
+    (void)state;
+    double x[3] = {0, 1, 2}, y[3] = {0.5, 0.5, 0.5}, err[3] = {0.2, NAN, 0.1};
+    fb_line_series s = {"mean", x, y, 3, err};
+    fb_plot_labels lab = fb_plot_labels_default();
+    lab.fixed_y = 1;
+    lab.y_min = 0;
+    lab.y_max = 1;
+    fb_canvas c;
+    fb_plot_frame f;
+    assert_int_equal(fb_render_lines(&c, &s, 1, &lab, &f), FB_OK);
+    fb_rgb color = fb_plot_series_color(0);
+    int px, top, bottom, mid;
+    fb_plot_frame_to_pixel(&f, 0, 0.7, &px, &top);
+    fb_plot_frame_to_pixel(&f, 0, 0.3, &px, &bottom);
+    fb_plot_frame_to_pixel(&f, 0, 0.6, &px, &mid);
+    /* the bar between the marker and the caps, and both caps 4 px either side */
+    assert_true(same_rgb(fb_canvas_get(&c, px, mid), color));
+    for (int d = -4; d <= 4; d++) {
+        assert_true(same_rgb(fb_canvas_get(&c, px + d, top), color));
+        assert_true(same_rgb(fb_canvas_get(&c, px + d, bottom), color));
+    }
+    assert_false(same_rgb(fb_canvas_get(&c, px, top - 2), color)); /* it ends at the cap */
+    /* point 1 (err NaN): nothing above its marker */
+    fb_plot_frame_to_pixel(&f, 1, 0.6, &px, &mid);
+    assert_false(same_rgb(fb_canvas_get(&c, px, mid), color));
+    printf("[error bars] cap rows %d and %d around the marker at y = 0.5; no bar where err is NaN\n", top, bottom);
+    fb_canvas_free(&c);
+    /* automatic range: 0.5 ± 0.2 must fit */
+    lab.fixed_y = 0;
+    assert_int_equal(fb_render_lines(&c, &s, 1, &lab, &f), FB_OK);
+    printf("[error bars] automatic y range %g..%g\n", f.y_min, f.y_max);
+    assert_true(f.y_min <= 0.3 + 1e-9 && f.y_max >= 0.7 - 1e-9);
+    fb_canvas_free(&c);
 }
 
 static void test_image_grid(void **state)
@@ -345,7 +385,7 @@ static void test_png_files(void **state)
     (void)state;
     char *dir = make_temp_dir(), path[600];
     double yv[4] = {3, 1, 4, 1};
-    fb_line_series s = {"pi digits", NULL, yv, 4};
+    fb_line_series s = {"pi digits", NULL, yv, 4, NULL};
     fb_plot_labels lab = fb_plot_labels_default();
     lab.title = "png";
     lab.width = 500;
@@ -415,6 +455,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_colormaps),     cmocka_unit_test(test_nice_ticks),
         cmocka_unit_test(test_text),          cmocka_unit_test(test_lines_and_rects),
         cmocka_unit_test(test_heatmap_cells), cmocka_unit_test(test_line_markers),
+        cmocka_unit_test(test_error_bars),
         cmocka_unit_test(test_image_grid),    cmocka_unit_test(test_png_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,6 +113,9 @@ typedef struct fb_line_series {
     const double *x;      /* [count]; NULL means 0, 1, 2, ...            */
     const double *y;      /* [count]; NaN points are skipped             */
     int count;
+    const double *err;    /* [count] or NULL: an error bar y ± err[i] at
+                             each point (e.g. the std over seeds), in the
+                             series colour with 4-px caps; NaN or 0: none */
 } fb_line_series;
 
 typedef struct fb_plot_labels {
@@ -127,8 +130,9 @@ typedef struct fb_plot_labels {
 
 fb_plot_labels fb_plot_labels_default(void);
 
-/* Line chart with markers, axes with 1-2-5 ticks, grid, axis titles, title
- * and a legend to the right of the plot. Series colours follow a fixed
+/* Line chart with markers (and error bars where a series has err), axes
+ * with 1-2-5 ticks, grid, axis titles, title and a legend to the right of
+ * the plot; an automatic y range includes the error bars. Series colours follow a fixed
  * palette (fb_plot_series_color). */
 fb_status fb_render_lines(fb_canvas *canvas, const fb_line_series *series, int count,
                           const fb_plot_labels *labels, fb_plot_frame *frame);

@@ -111,9 +111,9 @@ fb_status cdes_density_figure(const char *path, const char *title, const float *
         o[b] = original[b];
     }
     fb_line_series series[3] = {
-        { "target (double peak)", band, t, FB_CDES_BANDS },
-        { "kernel output", band, a, FB_CDES_BANDS },
-        { "original images", band, o, FB_CDES_BANDS },
+        { "target (double peak)", band, t, FB_CDES_BANDS, NULL },
+        { "kernel output", band, a, FB_CDES_BANDS, NULL },
+        { "original images", band, o, FB_CDES_BANDS, NULL },
     };
     fb_plot_labels labels = fb_plot_labels_default();
     labels.title = title;

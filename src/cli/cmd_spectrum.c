@@ -85,7 +85,7 @@ static fb_status density_figure(const char *path, const float *mean, const float
         for (int b = 0; b < bands; b++)
             y[count][b] = class_means[c][b];
         snprintf(names[count], sizeof names[count], "class %d", c);
-        series[count] = (fb_line_series){names[count], x, y[count], bands};
+        series[count] = (fb_line_series){names[count], x, y[count], bands, NULL};
         count++;
     }
     if (!classes) {
@@ -94,15 +94,15 @@ static fb_status density_figure(const char *path, const float *mean, const float
             y[count + 1][b] = mean[b] + std[b];
             y[count + 2][b] = mean[b] - std[b];
         }
-        series[count] = (fb_line_series){"images (mean)", x, y[count], bands};
-        series[count + 1] = (fb_line_series){"images (mean + std)", x, y[count + 1], bands};
-        series[count + 2] = (fb_line_series){"images (mean - std)", x, y[count + 2], bands};
+        series[count] = (fb_line_series){"images (mean)", x, y[count], bands, NULL};
+        series[count + 1] = (fb_line_series){"images (mean + std)", x, y[count + 1], bands, NULL};
+        series[count + 2] = (fb_line_series){"images (mean - std)", x, y[count + 2], bands, NULL};
         count += 3;
     }
     if (gradient) {
         for (int b = 0; b < bands; b++)
             y[count][b] = gradient[b];
-        series[count] = (fb_line_series){"input gradient (mean)", x, y[count], bands};
+        series[count] = (fb_line_series){"input gradient (mean)", x, y[count], bands, NULL};
         count++;
     }
     fb_plot_labels labels = fb_plot_labels_default();
@@ -179,7 +179,7 @@ static fb_status kde_figures(const char *out, const fb_dataset *data, const doub
                 table[((size_t)b * (classes + 1) + c) * KDE_POINTS + p] = (float)density[c][p];
             }
             snprintf(names[c], sizeof names[c], "class %d", c);
-            series[c] = (fb_line_series){names[c], grid, density[c], KDE_POINTS};
+            series[c] = (fb_line_series){names[c], grid, density[c], KDE_POINTS, NULL};
         }
         for (int p = 0; p < KDE_POINTS; p++)
             table[((size_t)b * (classes + 1) + classes) * KDE_POINTS + p] = (float)grid[p];

@@ -114,7 +114,7 @@ static fb_status plot_metric(const char *path, const sweep_row *rows, int count,
         x[k][n[k]] = rows[i].r;
         y[k][n[k]++] = value;
     }
-    fb_line_series series[2] = {{"low-pass", x[0], y[0], n[0]}, {"high-pass", x[1], y[1], n[1]}};
+    fb_line_series series[2] = {{"low-pass", x[0], y[0], n[0], NULL}, {"high-pass", x[1], y[1], n[1], NULL}};
     fb_plot_labels labels = fb_plot_labels_default();
     labels.title = title;
     labels.x_label = "filter radius r (frequency bins)";

@@ -336,6 +336,29 @@ static void marker(fb_canvas *c, int px, int py, fb_rgb color)
         }
 }
 
+/* Half-width of point i's error bar (0 when the series has none there). */
+static double series_err(const fb_line_series *s, int i)
+{
+    return s->err && isfinite(s->err[i]) && s->err[i] > 0 ? s->err[i] : 0.0;
+}
+
+/* A vertical bar from y − e to y + e with 9-px caps, clipped to the plot. */
+static void error_bar(fb_canvas *c, const fb_plot_frame *f, double x, double y, double e, fb_rgb color)
+{
+    int px, top, bottom;
+    fb_plot_frame_to_pixel(f, x, y + e, &px, &top);
+    fb_plot_frame_to_pixel(f, x, y - e, &px, &bottom);
+    if (px < f->x0 || px > f->x1)
+        return;
+    int from = top < f->y0 ? f->y0 : top, to = bottom > f->y1 ? f->y1 : bottom;
+    if (from <= to)
+        fb_canvas_rect(c, px, from, 1, to - from + 1, color);
+    if (top >= f->y0 && top <= f->y1)
+        fb_canvas_rect(c, px - 4, top, 9, 1, color);
+    if (bottom >= f->y0 && bottom <= f->y1)
+        fb_canvas_rect(c, px - 4, bottom, 9, 1, color);
+}
+
 static void dashed_hline(fb_canvas *c, int xa, int xb, int y, fb_rgb color)
 {
     for (int x = xa; x <= xb; x += 12)
@@ -379,10 +402,11 @@ fb_status fb_render_lines(fb_canvas *canvas, const fb_line_series *series, int c
             double x = series_x(&series[s], i), y = series[s].y[i];
             if (!isfinite(x) || !isfinite(y))
                 continue;
+            double e = series_err(&series[s], i);
             xlo = fmin(xlo, x);
             xhi = fmax(xhi, x);
-            ylo = fmin(ylo, y);
-            yhi = fmax(yhi, y);
+            ylo = fmin(ylo, y - e);
+            yhi = fmax(yhi, y + e);
         }
     if (lab.has_reference && isfinite(lab.reference)) {
         ylo = fmin(ylo, lab.reference);
@@ -449,6 +473,12 @@ fb_status fb_render_lines(fb_canvas *canvas, const fb_line_series *series, int c
         fb_plot_frame_to_pixel(&f, f.x_min, lab.reference, &px, &py);
         dashed_hline(canvas, f.x0, f.x1, py, DARK_GREY);
     }
+    for (int s = 0; s < count; s++)
+        for (int i = 0; i < series[s].count; i++) {
+            double x = series_x(&series[s], i), y = series[s].y[i], e = series_err(&series[s], i);
+            if (isfinite(x) && isfinite(y) && e > 0)
+                error_bar(canvas, &f, x, y, e, fb_plot_series_color(s));
+        }
     for (int s = 0; s < count; s++) {
         fb_rgb color = fb_plot_series_color(s);
         int have_prev = 0, qx = 0, qy = 0;

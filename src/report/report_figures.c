@@ -78,7 +78,7 @@ static fb_status sweep_figure(const report_results *res, const char *path, int w
                     x[count][n] = s->rows[i].r;
                     y[count][n++] = what ? s->rows[i].inter : s->rows[i].top1;
                 }
-            series[count] = (fb_line_series){names[k][f], x[count], y[count], n};
+            series[count] = (fb_line_series){names[k][f], x[count], y[count], n, NULL};
             count++;
         }
     }
@@ -118,7 +118,7 @@ static fb_status cdes_figure(const report_results *res, const char *path)
             continue;
         for (int r = 0; r < PAPER_CDES_RADII; r++)
             y[count][r] = sweep_top1(&res->sweep[models[k]], "high", x[r]);
-        series[count] = (fb_line_series){ours[k], x, y[count], PAPER_CDES_RADII};
+        series[count] = (fb_line_series){ours[k], x, y[count], PAPER_CDES_RADII, NULL};
         count++;
     }
     if (!count)
@@ -126,7 +126,7 @@ static fb_status cdes_figure(const report_results *res, const char *path)
     for (int k = 0; k < 3; k++) {
         for (int r = 0; r < PAPER_CDES_RADII; r++)
             y[count][r] = paper_cdes_top1[k][r] / 100.0;
-        series[count] = (fb_line_series){theirs[k], x, y[count], PAPER_CDES_RADII};
+        series[count] = (fb_line_series){theirs[k], x, y[count], PAPER_CDES_RADII, NULL};
         count++;
     }
     fb_plot_labels labels = fb_plot_labels_default();
@@ -157,7 +157,7 @@ static fb_status density_figure(const report_results *res, const char *path)
         for (int g = 0; g < 2; g++) {
             for (int b = 0; b < res->bands; b++)
                 y[count][b] = g ? res->gradient_density[models[k]][b] : res->image_density[models[k]][b];
-            series[count] = (fb_line_series){names[k][g], x, y[count], res->bands};
+            series[count] = (fb_line_series){names[k][g], x, y[count], res->bands, NULL};
             count++;
         }
     }
@@ -185,7 +185,7 @@ static fb_status training_figure(const report_pipeline *p, const report_results 
             continue;
         for (int e = 0; e < res->log[m].epochs; e++)
             x[count][e] = e + 1;
-        series[count] = (fb_line_series){names[m], x[count], res->log[m].test_acc, res->log[m].epochs};
+        series[count] = (fb_line_series){names[m], x[count], res->log[m].test_acc, res->log[m].epochs, NULL};
         count++;
     }
     (void)p;

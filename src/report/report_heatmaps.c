@@ -155,7 +155,7 @@ static fb_status band_figure(const report_pipeline *p, const heatmap_result *res
         if (!res[m].have)
             continue;
         snprintf(names[m], sizeof names[m], "%s (clean %.3f)", p->models[m].label, res[m].clean);
-        series[count++] = (fb_line_series){names[m], NULL, res[m].band_errors, res[m].bands};
+        series[count++] = (fb_line_series){names[m], NULL, res[m].band_errors, res[m].bands, NULL};
     }
     if (!count)
         return FB_OK;
