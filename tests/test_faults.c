@@ -514,11 +514,11 @@ static void test_report_sigkill_in_every_stage_kind(void **state)
         double delay;
     } kills[] = {
         {"data (in-process: hashing, subsets)", "stages/data.json", 0.3},
-        {"training, between epochs (resumed)", "runs/baseline/state.safetensors", 0.0},
-        {"sweep", "stages/baseline-sweep.json", 0.3},
-        {"spectrum", "stages/cifar-spectrum.json", 0.3},
+        {"training, between epochs (resumed)", "runs/baseline/seed0/state.safetensors", 0.0},
+        {"sweep", "stages/baseline-sweep-s0.json", 0.3},
+        {"spectrum", "stages/cifar-spectrum-s0.json", 0.3},
         {"hars build", "stages/hars-build.json", 0.1},
-        {"training, first epoch (rerun)", "stages/hars-train.json", 0.2},
+        {"training, first epoch (rerun)", "stages/hars-train-s0.json", 0.2},
         {"cdes kernels", "stages/scr-kernels.json", 0.8},
         {"cdes generate", "stages/scr-data.json", 0.8},
         {"figures and documents", "figures/accuracy_vs_r.png", 0.0},

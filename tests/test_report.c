@@ -10,8 +10,15 @@
  *
  * Checks:
  *  - every promised file exists, parses and has the right shape (CSV rows
- *    and columns, .npy shapes, CIFAR record counts, PNG signatures, JSON);
+ *    and columns, .npy shapes, CIFAR record counts, PNG signatures, JSON),
+ *    in the per-seed folders (runs/<model>/seed0, ...);
  *  - the report names the data as NOT the official CIFAR-10;
+ *  - summary.txt: five verdict lines (one seed: "CANNOT EVALUATE (single
+ *    seed: no error bar" or NOT TESTABLE for E4), the E4 line's
+ *    "f_hars train top-1 0.xxx", the criteria and the time per stage group;
+ *  - --seeds 2 reuses every seed-0 and data stage (skipped) and runs the
+ *    seed-1 stages; its tables show mean ± std, its figures error bars, its
+ *    verdicts the t-test's numbers, the E4 line "0.xxx ± 0.xxx";
  *  - a rerun skips every stage; removing one output reruns exactly that
  *    stage; a stage recorded as "running" (interrupted) is resumed; a
  *    failing stage gives its exit code and an INCOMPLETE report;
@@ -133,11 +140,13 @@ static int stage_actions(char names[][48], char actions[][16], int max)
     return n;
 }
 
+#define MAX_STAGES 64
+
 /* Every stage did `expected`, except `other` (if not NULL) which did `other_action`. */
 static void expect_actions(const char *expected, const char *other, const char *other_action)
 {
-    char names[40][48], actions[40][16];
-    int n = stage_actions(names, actions, 40);
+    char names[MAX_STAGES][48], actions[MAX_STAGES][16];
+    int n = stage_actions(names, actions, MAX_STAGES);
     assert_true(n >= 17);
     for (int i = 0; i < n; i++) {
         const char *want = other && strcmp(names[i], other) == 0 ? other_action : expected;
@@ -151,6 +160,51 @@ static int run_tiny(const char *log)
 {
     return run_freqbias(log, "report", "--data", data_dir, "--preset", "tiny", "--out", out_dir, "--threads", "1",
                         (const char *)NULL);
+}
+
+/* summary.txt: five finding lines whose verdicts fit K seeds, the E4 line's
+ * training top-1 ("0.xxx", with K > 1 "0.xxx ± 0.xxx"), then the criteria
+ * and the time per stage group. */
+static void expect_summary(int seeds)
+{
+    size_t size;
+    char *summary = read_file(in_out("summary.txt"), &size);
+    assert_non_null(summary);
+    printf("summary.txt (K = %d):\n%s", seeds, summary);
+    char *line = summary;
+    for (int i = 0; i < 5; i++) {
+        char *end = strchr(line, '\n');
+        assert_non_null(end);
+        *end = '\0';
+        int measured = strstr(line, "NOT MEASURED") == NULL, testable = strstr(line, "NOT TESTABLE") == NULL;
+        if (measured && testable) {
+            if (seeds == 1) {
+                assert_non_null(strstr(line, "CANNOT EVALUATE (single seed: no error bar"));
+            } else {
+                assert_true(strstr(line, ": REPRODUCED (") || strstr(line, ": NOT REPRODUCED ("));
+                assert_non_null(strstr(line, "p = "));
+                assert_non_null(strstr(line, " ± "));
+            }
+        }
+        char k[32];
+        snprintf(k, sizeof k, "K = %d", seeds);
+        assert_true(!measured || strstr(line, k));
+        if (i == 4) {
+            const char *train = strstr(line, "f_hars train top-1 ");
+            assert_non_null(train);
+            double mean = -1.0, std = -1.0;
+            int fields = sscanf(train, "f_hars train top-1 %lf ± %lf", &mean, &std);
+            assert_true(mean >= 0.0 && mean <= 1.0 && train[19] == '0' && train[20] == '.');
+            assert_int_equal(fields, seeds > 1 ? 2 : 1);
+        }
+        line = end + 1;
+    }
+    assert_non_null(strstr(line, "Criteria (K = "));
+    assert_non_null(strstr(line, "Welch t-test"));
+    assert_non_null(strstr(line, "Time per stage group"));
+    assert_non_null(strstr(line, "data (verify, subsets): "));
+    assert_non_null(strstr(line, "heat maps (all models): "));
+    free(summary);
 }
 
 static void test_tiny_report(void **state)
@@ -174,45 +228,45 @@ static void test_tiny_report(void **state)
     const char *models[4] = {"baseline", "hars", "scr", "wcr"};
     for (int m = 0; m < 4; m++) {
         char name[128];
-        snprintf(name, sizeof name, "runs/%s/log.csv", models[m]);
+        snprintf(name, sizeof name, "runs/%s/seed0/log.csv", models[m]);
         expect_csv(name, 2, 8);
-        snprintf(name, sizeof name, "runs/%s/gradspec.csv", models[m]);
+        snprintf(name, sizeof name, "runs/%s/seed0/gradspec.csv", models[m]);
         expect_csv(name, 3, 3 + 2 * 20);
-        snprintf(name, sizeof name, "runs/%s/gradspec_mean.npy", models[m]);
+        snprintf(name, sizeof name, "runs/%s/seed0/gradspec_mean.npy", models[m]);
         expect_npy(name, 2, (int64_t[]){3, 20});
-        snprintf(name, sizeof name, "runs/%s/gradspec.png", models[m]);
+        snprintf(name, sizeof name, "runs/%s/seed0/gradspec.png", models[m]);
         expect_png(name);
         assert_true(file_size(in_out(name)) > 0);
-        snprintf(name, sizeof name, "spectra/%s/spectrum_mean.npy", models[m]);
+        snprintf(name, sizeof name, "spectra/%s/seed0/spectrum_mean.npy", models[m]);
         expect_npy(name, 2, (int64_t[]){1, 20});
-        snprintf(name, sizeof name, "spectra/%s/gradient_density.npy", models[m]);
+        snprintf(name, sizeof name, "spectra/%s/seed0/gradient_density.npy", models[m]);
         expect_npy(name, 2, (int64_t[]){1, 20});
         /* Fourier heat map (tiny: the central 8x8 frequencies) and the 20 band-noise errors */
-        snprintf(name, sizeof name, "heatmaps/%s/heatmap.npy", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/heatmap.npy", models[m]);
         expect_npy(name, 2, (int64_t[]){8, 8});
-        snprintf(name, sizeof name, "heatmaps/%s/heatmap.csv", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/heatmap.csv", models[m]);
         expect_csv(name, 64, 3);
-        snprintf(name, sizeof name, "heatmaps/%s/bands.npy", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/bands.npy", models[m]);
         expect_npy(name, 1, (int64_t[]){20});
-        snprintf(name, sizeof name, "heatmaps/%s/bands.csv", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/bands.csv", models[m]);
         expect_csv(name, 20, 4);
-        snprintf(name, sizeof name, "heatmaps/%s/heatmap.png", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/heatmap.png", models[m]);
         expect_png(name);
-        snprintf(name, sizeof name, "heatmaps/%s/bands.png", models[m]);
+        snprintf(name, sizeof name, "heatmaps/%s/seed0/bands.png", models[m]);
         expect_png(name);
     }
     /* sweeps: clean + low/high at 7 radii; CDES: clean + high at 5 radii */
-    expect_csv("sweeps/baseline/sweep.csv", 15, 9);
-    expect_csv("sweeps/hars/sweep.csv", 15, 9);
-    expect_npy("spectra/baseline/kde.npy", 3, (int64_t[]){3, 11, -1});
-    expect_png("spectra/baseline/kde_low.png");
-    expect_png("spectra/baseline/kde_high.png");
+    expect_csv("sweeps/baseline/seed0/sweep.csv", 15, 9);
+    expect_csv("sweeps/hars/seed0/sweep.csv", 15, 9);
+    expect_npy("spectra/baseline/seed0/kde.npy", 3, (int64_t[]){3, 11, -1});
+    expect_png("spectra/baseline/seed0/kde_low.png");
+    expect_png("spectra/baseline/seed0/kde_high.png");
     /* HARS set: the 256 training images, each with a different-class low part */
     assert_int_equal(file_size(in_out("datasets/hars/data_batch_1.bin")), 256L * RECORD);
     expect_csv("datasets/hars/pairing.csv", 256, 4);
     {
-        expect_csv("sweeps/scr/sweep.csv", 6, 9);
-        expect_csv("sweeps/wcr/sweep.csv", 6, 9);
+        expect_csv("sweeps/scr/seed0/sweep.csv", 6, 9);
+        expect_csv("sweeps/wcr/seed0/sweep.csv", 6, 9);
         assert_int_equal(file_size(in_out("datasets/scr/data_batch_1.bin")), 256L * RECORD);
         assert_int_equal(file_size(in_out("datasets/scr/test_batch.bin")), 128L * RECORD);
         assert_int_equal(file_size(in_out("datasets/wcr/data_batch_1.bin")), 256L * RECORD);
@@ -248,20 +302,9 @@ static void test_tiny_report(void **state)
     assert_null(strstr(html, "src=\"figures/")); /* self-contained: no linked images */
     assert_non_null(strstr(html, "</html>"));
     free(html);
-    char *summary = read_file(in_out("summary.txt"), &size);
-    assert_non_null(summary);
-    int lines = 0;
-    for (char *line = summary; *line; lines++) {
-        char *end = strchr(line, '\n');
-        assert_non_null(end);
-        *end = '\0';
-        assert_true(strstr(line, "REPRODUCED") || strstr(line, "NOT MEASURED"));
-        line = end + 1;
-    }
-    assert_int_equal(lines, 5);
-    free(summary);
+    expect_summary(1);
     /* records */
-    fb_json *record = read_json(in_out("stages/baseline-train.json"));
+    fb_json *record = read_json(in_out("stages/baseline-train-s0.json"));
     assert_string_equal(fb_json_string(fb_json_get(record, "status")), "done");
     assert_string_equal(fb_json_string(fb_json_item(fb_json_get(record, "command"), 0)), "train");
     assert_true(fb_json_count(fb_json_get(record, "inputs")) == 2);
@@ -270,6 +313,66 @@ static void test_tiny_report(void **state)
                      64);
     fb_json_free(record);
     expect_actions("ran", NULL, NULL);
+}
+
+/* --seeds 2 after the K = 1 run: the data stages and every seed-0 stage
+ * are reused (skipped), the seed-1 stages run; the report then shows
+ * mean ± std, error bars and t-test verdicts. */
+static void test_two_seeds(void **state)
+{
+    (void)state;
+    char log[1400];
+    snprintf(log, sizeof log, "%s/report_seeds.log", work_dir);
+    int code = run_freqbias(log, "report", "--data", data_dir, "--preset", "tiny", "--out", out_dir, "--threads", "1",
+                            "--seeds", "2", (const char *)NULL);
+    if (code != 0)
+        print_log(log);
+    assert_int_equal(code, 0);
+    char names[MAX_STAGES][48], actions[MAX_STAGES][16];
+    int n = stage_actions(names, actions, MAX_STAGES), ran = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        int seed1 = len > 3 && strcmp(names[i] + len - 3, "-s1") == 0;
+        if (strcmp(actions[i], seed1 ? "ran" : "skipped") != 0)
+            fprintf(stderr, "stage %s: %s, expected %s\n", names[i], actions[i], seed1 ? "ran" : "skipped");
+        assert_string_equal(actions[i], seed1 ? "ran" : "skipped");
+        ran += seed1;
+    }
+    printf("--seeds 2: %d stages, %d of them seed 1 (ran), the rest reused\n", n, ran);
+    assert_int_equal(ran, 16); /* 4 models x train, sweep, spectrum, heat map */
+    const char *models[4] = {"baseline", "hars", "scr", "wcr"};
+    for (int m = 0; m < 4; m++) {
+        char name[128];
+        snprintf(name, sizeof name, "runs/%s/seed1/log.csv", models[m]);
+        expect_csv(name, 2, 8);
+        snprintf(name, sizeof name, "heatmaps/%s/seed1/bands.npy", models[m]);
+        expect_npy(name, 1, (int64_t[]){20});
+    }
+    expect_csv("sweeps/baseline/seed1/sweep.csv", 15, 9);
+    fb_json *record = read_json(in_out("stages/baseline-train-s1.json"));
+    const fb_json *command = fb_json_get(record, "command");
+    int seed_given = 0;
+    for (size_t i = 0; i + 1 < fb_json_count(command); i++)
+        seed_given |= strcmp(fb_json_string(fb_json_item(command, i)), "--seed") == 0 &&
+                      strcmp(fb_json_string(fb_json_item(command, i + 1)), "1") == 0;
+    assert_true(seed_given);
+    fb_json_free(record);
+    expect_summary(2);
+    size_t size;
+    char *md = read_file(in_out("report.md"), &size);
+    assert_non_null(md);
+    assert_non_null(strstr(md, "**Seeds: K = 2.**"));
+    assert_non_null(strstr(md, "| clean | – | ")); /* the E1 table's first row ... */
+    const char *clean = strstr(md, "| clean | – | ");
+    const char *row_end = strchr(clean, '\n');
+    const char *plus_minus = strstr(clean, " ± ");
+    assert_true(plus_minus && plus_minus < row_end); /* ... with mean ± std cells */
+    assert_non_null(strstr(md, "(mean, bars: std over seeds)"));
+    assert_non_null(strstr(md, "## Time per stage group"));
+    assert_non_null(strstr(md, "cached ("));
+    free(md);
+    expect_png("figures/accuracy_vs_r.png");
+    expect_png("figures/cdes_highpass.png");
 }
 
 static void test_resume(void **state)
@@ -285,18 +388,18 @@ static void test_resume(void **state)
     expect_actions("skipped", NULL, NULL);
     /* 2. a removed output reruns exactly its stage (the sweep is deterministic,
      *    so nothing downstream changes) */
-    assert_int_equal(unlink(in_out("sweeps/hars/sweep.csv")), 0);
+    assert_int_equal(unlink(in_out("sweeps/hars/seed0/sweep.csv")), 0);
     code = run_tiny(log);
     assert_int_equal(code, 0);
-    expect_actions("skipped", "hars-sweep", "ran");
-    expect_csv("sweeps/hars/sweep.csv", 15, 9);
+    expect_actions("skipped", "hars-sweep-s0", "ran");
+    expect_csv("sweeps/hars/seed0/sweep.csv", 15, 9);
     /* 3. a training stage whose record still says "running" (the report was
      *    killed during it) continues with train --resume, to the same bytes */
     size_t size;
-    char *record = read_file(in_out("stages/hars-train.json"), &size);
+    char *record = read_file(in_out("stages/hars-train-s0.json"), &size);
     char *status = strstr(record, "\"status\": \"done\""); /* 16 characters */
     assert_non_null(status);
-    FILE *f = fopen(in_out("stages/hars-train.json"), "wb");
+    FILE *f = fopen(in_out("stages/hars-train-s0.json"), "wb");
     char *fixed = malloc(size + 8);
     size_t head = (size_t)(status - record);
     memcpy(fixed, record, head);
@@ -311,7 +414,7 @@ static void test_resume(void **state)
     if (code != 0)
         print_log(log);
     assert_int_equal(code, 0);
-    expect_actions("skipped", "hars-train", "resumed");
+    expect_actions("skipped", "hars-train-s0", "resumed");
     /* 4. a failing stage: exit code 2 (input/output), the report is still
      *    written, marked INCOMPLETE, and the stages after it did not run */
     char kernels[1400];
@@ -321,8 +424,8 @@ static void test_resume(void **state)
     assert_non_null(blocker);
     fclose(blocker);
     assert_int_equal(run_tiny(log), 2);
-    char names[40][48], actions[40][16];
-    int n = stage_actions(names, actions, 40), failed = -1;
+    char names[MAX_STAGES][48], actions[MAX_STAGES][16];
+    int n = stage_actions(names, actions, MAX_STAGES), failed = -1;
     for (int i = 0; i < n; i++) {
         if (strcmp(names[i], "scr-kernels") == 0)
             failed = i;
@@ -370,6 +473,7 @@ int main(int argc, char **argv)
     set_freqbias_binary(argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_report),
+        cmocka_unit_test(test_two_seeds),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_errors),
     };

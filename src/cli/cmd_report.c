@@ -33,14 +33,18 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: freqbias report --data DIR --preset tiny|laptop|paper --out DIR\n"
-            "                       [--threads T] [--backend cpu|cpu-ref] [--seed S]\n"
+            "usage: freqbias report --data DIR --preset tiny|laptop|workstation|paper --out DIR\n"
+            "                       [--seeds K] [--threads T] [--backend cpu|cpu-ref] [--seed S]\n"
             "Runs every experiment of the paper as resumable stages and writes DIR/report.md,\n"
             "DIR/report.html (images inlined) and DIR/summary.txt. DIR of --data holds CIFAR-10\n"
             "(data_batch_1..5.bin, test_batch.bin, or the cifar-10-batches-bin folder).\n"
             "presets: tiny (a few hundred images, a test of the pipeline), laptop (<= 45 min on\n"
-            "2 cores), paper (ResNet-18 width 64, 200 epochs, all data).\n"
-            "A rerun skips every stage whose recorded command, inputs and outputs still match.\n");
+            "2 cores), workstation (width 32, 40 epochs, all data), paper (ResNet-18 width 64,\n"
+            "200 epochs, all data).\n"
+            "--seeds K trains every compared classifier with seeds S..S+K-1 (default: the preset's,\n"
+            "tiny 1, others 3; at most %d); tables give mean +- std, verdicts a one-sided t-test.\n"
+            "A rerun skips every stage whose recorded command, inputs and outputs still match\n"
+            "(so a larger K reuses the seeds already trained).\n", REPORT_MAX_SEEDS);
 }
 
 int cmd_report(int argc, char **argv)
@@ -49,9 +53,10 @@ int cmd_report(int argc, char **argv)
         {"data", required_argument, 0, 'd'},    {"preset", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},     {"threads", required_argument, 0, 't'},
         {"backend", required_argument, 0, 'k'}, {"seed", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"seeds", required_argument, 0, 'K'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *data_dir = NULL, *preset_name = NULL, *out = NULL, *backend = "cpu";
-    int threads = 0, opt;
+    int threads = 0, seeds = 0, opt;
     unsigned long long seed = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -63,6 +68,7 @@ int cmd_report(int argc, char **argv)
         case 't': threads = (int)strtol(optarg, &end, 10); break;
         case 'k': backend = optarg; break;
         case 'S': seed = strtoull(optarg, &end, 10); break;
+        case 'K': seeds = (int)strtol(optarg, &end, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -82,6 +88,12 @@ int cmd_report(int argc, char **argv)
                 preset_name ? preset_name : "(missing)");
         return 1;
     }
+    if (!seeds)
+        seeds = preset->seeds;
+    if (seeds < 1 || seeds > REPORT_MAX_SEEDS) {
+        fprintf(stderr, "freqbias report: --seeds must be 1..%d, not %d\n", REPORT_MAX_SEEDS, seeds);
+        return 1;
+    }
     if (!fb_backend_by_name(backend))
         return cli_fail("report", FB_ERR_USAGE);
     if (strlen(out) >= REPORT_OUT_MAX - 64 || strlen(data_dir) >= 900) {
@@ -93,6 +105,7 @@ int cmd_report(int argc, char **argv)
     memset(&pipeline, 0, sizeof pipeline);
     pipeline.preset = preset;
     pipeline.seed = seed;
+    pipeline.seeds = seeds;
     snprintf(pipeline.out_dir, sizeof pipeline.out_dir, "%s", out);
     snprintf(pipeline.backend, sizeof pipeline.backend, "%s", backend);
     stage_runner runner;
@@ -107,8 +120,8 @@ int cmd_report(int argc, char **argv)
         report_pipeline_free(&pipeline);
         return cli_fail("report", status);
     }
-    fprintf(stderr, "freqbias report: preset %s (%s), %d stages, output in %s\n", preset->name, preset->budget,
-            pipeline.count, out);
+    fprintf(stderr, "freqbias report: preset %s (%s), %d seeds, %d stages, output in %s\n", preset->name,
+            preset->budget, seeds, pipeline.count, out);
     report_outcome outcome = {.failed_stage = -1, .threads = threads};
     double start = cli_now();
     runner.total = pipeline.count;
@@ -124,8 +137,9 @@ int cmd_report(int argc, char **argv)
         }
     }
     outcome.seconds = cli_now() - start;
-    char summary[REPORT_FINDINGS][REPORT_LINE];
-    fb_status written = report_write(&pipeline, &outcome, summary);
+    report_printout *printout = calloc(1, sizeof *printout);
+    fb_status written = printout ? report_write(&pipeline, &outcome, printout)
+                                 : fb_error(FB_ERR_NOMEM, "report: out of memory");
     if (written != FB_OK) {
         fprintf(stderr, "freqbias report: %s\n", fb_error_message());
     } else {
@@ -133,8 +147,13 @@ int cmd_report(int argc, char **argv)
         printf("findings (preset %s%s):\n", preset->name,
                outcome.failed_stage >= 0 ? ", INCOMPLETE: a stage failed" : "");
         for (int i = 0; i < REPORT_FINDINGS; i++)
-            printf("  %d. %s\n", i + 1, summary[i]);
+            printf("  %d. %s\n", i + 1, printout->findings[i]);
+        printf("time per stage group (this invocation; cached = skipped, its record matched):\n");
+        for (int g = 0; g < REPORT_GROUPS; g++)
+            if (printout->times[g][0])
+                printf("  %s: %s\n", report_group_names[g], printout->times[g]);
     }
+    free(printout);
     report_pipeline_free(&pipeline);
     if (outcome.failed_stage >= 0)
         return fb_status_exit_code(outcome.status);

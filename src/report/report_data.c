@@ -104,6 +104,8 @@ static fb_status data_stage_run(const report_stage *stage, void *context)
     }
     if (data->test_images)
         FB_TRY(write_subset(data->cifar_dir, FB_SPLIT_TEST, data->test_images, data->test_path));
+    if (data->e4_train_images && data->e4_train_images != data->train_images)
+        FB_TRY(write_subset(data->cifar_dir, FB_SPLIT_TRAIN, data->e4_train_images, data->e4_train_path));
     snprintf(json + used, sizeof json - used,
              "\n  ],\n  \"official\": %s,\n  \"train_images\": %d,\n  \"test_images\": %d\n}\n",
              official ? "true" : "false", data->train_images ? data->train_images : 50000,
@@ -128,6 +130,15 @@ void report_data_stage(report_stage *stage, report_data *data, const report_pres
         snprintf(data->test_path, sizeof data->test_path, "%s/data/test.bin", out_dir);
     else
         snprintf(data->test_path, sizeof data->test_path, "%s", data->cifar_dir);
+    /* the E4 protocol's training images: the same file when the count is the same */
+    data->e4_train_images = preset->e4.train_images;
+    int e4_own_file = data->e4_train_images && data->e4_train_images != data->train_images;
+    if (data->e4_train_images == data->train_images)
+        snprintf(data->e4_train_path, sizeof data->e4_train_path, "%s", data->train_path);
+    else if (e4_own_file)
+        snprintf(data->e4_train_path, sizeof data->e4_train_path, "%s/data/train_e4.bin", out_dir);
+    else
+        snprintf(data->e4_train_path, sizeof data->e4_train_path, "%s", data->cifar_dir);
     stage_init(stage, "data", "verify CIFAR-10 (sizes, labels, SHA-256 against the official release) and "
                               "take the preset's first training and test images");
     stage->function = data_stage_run;
@@ -139,6 +150,10 @@ void report_data_stage(report_stage *stage, report_data *data, const report_pres
     stage_arg(stage, "%d", preset->train_images ? preset->train_images : 50000);
     stage_arg(stage, "--test-images");
     stage_arg(stage, "%d", preset->test_images ? preset->test_images : 10000);
+    if (e4_own_file) {
+        stage_arg(stage, "--e4-train-images");
+        stage_arg(stage, "%d", data->e4_train_images);
+    }
     for (int i = 0; i < 6; i++)
         stage_input(stage, "%s/%s", data->cifar_dir, official_files[i].name);
     stage_output(stage, "%s", data->record_path);
@@ -146,6 +161,8 @@ void report_data_stage(report_stage *stage, report_data *data, const report_pres
         stage_output(stage, "%s", data->train_path);
     if (preset->test_images)
         stage_output(stage, "%s", data->test_path);
+    if (e4_own_file)
+        stage_output(stage, "%s", data->e4_train_path);
 }
 
 int report_data_official(const char *record_path)

@@ -22,8 +22,9 @@ typedef struct report_data {
     char cifar_dir[STAGE_PATH];   /* the folder with data_batch_1..5.bin, test_batch.bin */
     char train_path[STAGE_PATH];  /* what the classifiers train on: a subset file or cifar_dir */
     char test_path[STAGE_PATH];   /* and are tested on                                     */
+    char e4_train_path[STAGE_PATH]; /* what HARS and the E4 baseline use (E4 protocol)     */
     char record_path[STAGE_PATH]; /* OUT/data/data.json                                    */
-    int train_images, test_images;
+    int train_images, test_images, e4_train_images;
 } report_data;
 
 /* Finds CIFAR-10 in dir or dir/cifar-10-batches-bin; the error says how to

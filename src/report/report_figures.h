@@ -10,6 +10,10 @@
  *   filtered_samples.png     test images low/high-filtered at r = 4, 8, 12, 16
  *   dataset_samples.png      the same training images in CIFAR, HARS, SCR, WCR
  *
+ * With K seeds the comparing figures (accuracy, inter-class variance,
+ * CDES high-pass, training curves) show the mean over seeds with the
+ * sample std as error bars; the densities show the mean over seeds.
+ *
  * Each returns FB_OK having drawn what exists (a missing series is left
  * out), or an error if nothing at all could be drawn or writing failed.
  */
@@ -18,17 +22,42 @@
 
 #include "report_pipeline.h"
 #include "report_results.h"
+#include "report_stats.h"
 
-/* The measured results the figures and the text share. */
+/* What one classifier (one seed of one model) measured. */
+typedef struct model_results {
+    int have_sweep, have_gradspec, have_log, have_density;
+    sweep_result sweep;
+    gradspec_result gradspec;
+    train_log log;
+    float image_density[GRADSPEC_MAX_BANDS], gradient_density[GRADSPEC_MAX_BANDS];
+} model_results;
+
+/* The measured results the figures, tables and findings share. */
 typedef struct report_results {
-    int have_sweep[MODEL_COUNT], have_gradspec[MODEL_COUNT], have_log[MODEL_COUNT];
-    int have_density[MODEL_COUNT];
-    sweep_result sweep[MODEL_COUNT];
-    gradspec_result gradspec[MODEL_COUNT];
-    train_log log[MODEL_COUNT];
+    int seeds;                                     /* K */
     int bands;
-    float image_density[MODEL_COUNT][GRADSPEC_MAX_BANDS], gradient_density[MODEL_COUNT][GRADSPEC_MAX_BANDS];
+    model_results m[MODEL_SLOTS][REPORT_MAX_SEEDS]; /* [model][seed index] */
 } report_results;
+
+/* One number of every seed of a model, NaN where a seed lacks it; the
+ * mean ± std of those in the summary functions.
+ *   what: RESULT_TOP1 ... RESULT_RATIO of sweep row (freq, r);
+ *         RESULT_PEARSON of the sweep (top-1 vs inter-class variance);
+ *         RESULT_TRAIN_TOP1 / RESULT_TEST_TOP1 of the last epoch of log.csv */
+typedef enum {
+    RESULT_TOP1, RESULT_TOP5, RESULT_INTER, RESULT_INTRA, RESULT_RATIO, /* of sweep row (freq, r) */
+    RESULT_PEARSON, RESULT_TRAIN_TOP1, RESULT_TEST_TOP1
+} result_kind;
+void results_values(const report_results *results, int model, result_kind what, const char *freq, double r,
+                    double values[REPORT_MAX_SEEDS]);
+stats_summary results_summary(const report_results *results, int model, result_kind what, const char *freq,
+                              double r);
+/* The first seed's sweep of a model that has one (its rows list the sets), or NULL. */
+const sweep_result *results_any_sweep(const report_results *results, int model);
+/* How many seeds of a model have a sweep / a gradient spectrum. */
+int results_sweeps(const report_results *results, int model);
+int results_gradspecs(const report_results *results, int model);
 
 /* Whether the stage called name finished in this run (ran, resumed, or
  * skipped with a matching record). */

@@ -72,12 +72,49 @@ static fb_status load_one(const report_model *m, heatmap_result *r)
 
 void report_heatmaps_load(const report_pipeline *p, heatmap_result results[MODEL_COUNT])
 {
+    heatmap_result *one = malloc(sizeof *one);
     for (int m = 0; m < MODEL_COUNT; m++) {
-        char stage[64];
-        snprintf(stage, sizeof stage, "%s-heatmap", p->models[m].key);
-        memset(&results[m], 0, sizeof results[m]);
-        results[m].have = report_stage_finished(p, stage) && load_one(&p->models[m], &results[m]) == FB_OK;
+        heatmap_result *r = &results[m];
+        memset(r, 0, sizeof *r);
+        double band_squares[HEATMAP_MAX_BANDS] = {0};
+        for (int k = 0; one && k < p->seeds; k++) {
+            const report_model *model = &p->models[m][k];
+            const report_stage *stage = report_model_stage(p, model, "heatmap");
+            memset(one, 0, sizeof *one);
+            if (!stage || !report_stage_finished(p, stage->name) || load_one(model, one) != FB_OK)
+                continue;
+            if (r->have && (one->size != r->size || one->bands != r->bands))
+                continue; /* seeds made with other settings cannot be averaged */
+            r->size = one->size;
+            r->bands = one->bands;
+            double mean = 0.0, high = -INFINITY;
+            for (int i = 0; i < one->size * one->size; i++) {
+                r->cells[i] += one->cells[i];
+                mean += one->cells[i] / (one->size * one->size);
+                high = fmax(high, one->cells[i]);
+            }
+            for (int b = 0; b < one->bands; b++) {
+                r->band_errors[b] += one->band_errors[b];
+                band_squares[b] += one->band_errors[b] * one->band_errors[b];
+            }
+            r->clean += one->clean;
+            r->seed_clean[r->have] = one->clean;
+            r->seed_mean[r->have] = mean;
+            r->seed_max[r->have] = high;
+            r->have++;
+        }
+        if (!r->have)
+            continue;
+        for (int i = 0; i < r->size * r->size; i++)
+            r->cells[i] /= r->have;
+        for (int b = 0; b < r->bands; b++) {
+            r->band_errors[b] /= r->have;
+            double variance = (band_squares[b] - r->have * r->band_errors[b] * r->band_errors[b]) / (r->have - 1);
+            r->band_std[b] = r->have > 1 ? sqrt(fmax(variance, 0.0)) : NAN;
+        }
+        r->clean /= r->have;
     }
+    free(one);
 }
 
 /* Copies src into dst with its top-left at (x, y). */
@@ -110,7 +147,11 @@ static fb_status heatmap_grid(const report_pipeline *p, const heatmap_result *re
         for (int i = 0; i < size * size; i++)
             values[i] = (float)res[m].cells[i];
         char title[128];
-        snprintf(title, sizeof title, "%s (clean error %.3f)", p->models[m].label, res[m].clean);
+        if (res[m].have > 1)
+            snprintf(title, sizeof title, "%s, mean of %d seeds (clean error %.3f)", p->models[m][0].label,
+                     res[m].have, res[m].clean);
+        else
+            snprintf(title, sizeof title, "%s (clean error %.3f)", p->models[m][0].label, res[m].clean);
         fb_heatmap_labels labels = fb_heatmap_labels_default();
         labels.title = title;
         labels.x_label = "horizontal frequency (cycles/image)";
@@ -154,13 +195,14 @@ static fb_status band_figure(const report_pipeline *p, const heatmap_result *res
     for (int m = 0; m < MODEL_COUNT; m++) {
         if (!res[m].have)
             continue;
-        snprintf(names[m], sizeof names[m], "%s (clean %.3f)", p->models[m].label, res[m].clean);
-        series[count++] = (fb_line_series){names[m], NULL, res[m].band_errors, res[m].bands, NULL};
+        snprintf(names[m], sizeof names[m], "%s (clean %.3f)", p->models[m][0].label, res[m].clean);
+        series[count++] = (fb_line_series){names[m], NULL, res[m].band_errors, res[m].bands, res[m].band_std};
     }
     if (!count)
         return FB_OK;
     fb_plot_labels labels = fb_plot_labels_default();
-    labels.title = "Top-1 error under Gaussian noise restricted to one radial band";
+    labels.title = p->seeds > 1 ? "Error under band-limited noise (bars: std over seeds)"
+                                : "Top-1 error under Gaussian noise restricted to one radial band";
     labels.x_label = "frequency band (azimuthal average, band b = radius b+1)";
     labels.y_label = "top-1 error (own test split)";
     labels.fixed_y = 1;

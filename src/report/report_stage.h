@@ -65,6 +65,7 @@ typedef struct report_stage {
     int dataset_count;                   /* dataset paths, expanded to input  */
     char datasets[4][STAGE_PATH];        /* files when the stage starts       */
     int overflow;                        /* too many arguments or files       */
+    int group;                           /* report_group_names index (0 = data) */
     /* filled in by stage_run */
     stage_action action;
     double wall_seconds;                 /* of the run that made the outputs  */

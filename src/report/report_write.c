@@ -25,12 +25,15 @@
 #include "report_heatmaps.h"
 #include "report_paper.h"
 #include "report_results.h"
+#include "report_stats.h"
+#include "report_times.h"
 
 typedef struct writer {
     const report_pipeline *p;
     const report_outcome *outcome;
     const report_results *res;
     const heatmap_result *heatmaps; /* [MODEL_COUNT] */
+    const report_group_time *times; /* [REPORT_GROUPS] */
     report_doc doc;
 } writer;
 
@@ -82,6 +85,28 @@ static void produced_by(writer *w, const char *stage_name, const char *checkpoin
         doc_paragraph(&w->doc, "Checkpoint `%s` (SHA-256 `%.16s…`).", relative(w, checkpoint), hex);
 }
 
+/* produced_by for a model's stage (what: train, sweep, spectrum, heatmap)
+ * of the first seed, and a note naming the other seeds' stages. */
+static void produced_by_model(writer *w, int model, const char *what, int with_checkpoint)
+{
+    const report_model *m = &w->p->models[model][0];
+    char name[48], ckpt[1200];
+    report_model_stage_name(m, what, name);
+    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", m->run);
+    produced_by(w, name, with_checkpoint ? ckpt : NULL);
+    if (w->p->seeds > 1)
+        doc_paragraph(&w->doc, "Seeds %llu to %llu: the same command with `--seed S` (training and heat map) "
+                               "and `seed<S>` in place of `seed%llu` in every path, stages `…-s<S>`.",
+                      m->seed + 1, m->seed + (unsigned long long)w->p->seeds - 1, m->seed);
+}
+
+/* mean ± std of one sweep number over a model's seeds into out[size]. */
+static void sweep_cell(writer *w, char *out, size_t size, int model, result_kind what, const char *freq, double r,
+                       const char *format)
+{
+    stats_format(out, size, results_summary(w->res, model, what, freq, r), format);
+}
+
 static void section_header(writer *w)
 {
     const report_pipeline *p = w->p;
@@ -96,10 +121,21 @@ static void section_header(writer *w)
         total += p->stages[i].wall_seconds;
     doc_paragraph(&w->doc,
                   "Reproduction of Lin, Gao, Sang, *Investigating and Explaining the Frequency Bias in Image "
-                  "Classification* (IJCAI-22) by `freqbias %s` (profile %s, %s, backend `%s`, seed %llu), "
+                  "Classification* (IJCAI-22) by `freqbias %s` (profile %s, %s, backend `%s`, seeds %llu to %llu), "
                   "preset **%s**, written %s. Stage wall time in all: %.1f min (this invocation: %.1f min).",
-                  FB_VERSION, FB_PROFILE, fb_runtime_note(), p->backend, (unsigned long long)p->seed,
-                  preset->name, stamp, total / 60.0, w->outcome->seconds / 60.0);
+                  FB_VERSION, FB_PROFILE, fb_runtime_note(), p->backend, p->seed,
+                  p->seed + (unsigned long long)p->seeds - 1, preset->name, stamp, total / 60.0,
+                  w->outcome->seconds / 60.0);
+    doc_paragraph(&w->doc,
+                  "**Seeds: K = %d.** Every classifier a finding compares (f_baseline, f_hars, f_scr, f_wcr%s) is "
+                  "trained K times, with seeds %llu to %llu, and every stage that depends on a classifier (sweep, "
+                  "spectrum, gradient spectrum, heat map) runs per seed. The data-making stages do not depend on "
+                  "the classifier seed and run once, with seed %llu: the subsets, the HARS dataset, the CDES "
+                  "kernels and the CDES datasets. Every number below is the mean ± the sample standard deviation "
+                  "over the K seeds (just the value when K = 1), and the figures that compare models draw the "
+                  "standard deviation as error bars.",
+                  p->seeds, p->e4_model == MODEL_E4_BASELINE ? ", and the baseline with the E4 protocol" : "",
+                  p->seed, p->seed + (unsigned long long)p->seeds - 1, p->seed);
     if (w->outcome->failed_stage >= 0)
         doc_paragraph(&w->doc,
                       "**INCOMPLETE: stage `%s` failed** — %s. The sections below show what the finished stages "
@@ -117,8 +153,11 @@ static void section_summary(writer *w, const report_finding *findings)
     for (int i = 0; i < REPORT_FINDINGS; i++)
         doc_list_item(&w->doc, "%s", findings[i].line);
     doc_list_end(&w->doc);
-    doc_paragraph(&w->doc, "Criteria (a verdict compares our numbers with each other; it says whether this run "
-                           "shows the paper's qualitative claim, not whether it matches the paper's numbers):");
+    doc_paragraph(&w->doc, "Criteria (a verdict compares our numbers with each other over the %d seeds; it says "
+                           "whether this run shows the paper's qualitative claim beyond the seed-to-seed spread, "
+                           "not whether it matches the paper's numbers; with one seed no criterion can be "
+                           "evaluated). Each line above gives the t statistic, the Welch–Satterthwaite degrees "
+                           "of freedom and the one-sided p-value of every test it used:", w->p->seeds);
     doc_list_begin(&w->doc, 1);
     for (int i = 0; i < REPORT_FINDINGS; i++)
         doc_list_item(&w->doc, "%s.", findings[i].criterion);
@@ -166,6 +205,20 @@ static void section_preset(writer *w)
             preset->cdes_epochs);
     else
         ROW("CDES WCR kernels", "all 60,000 images, %d epochs", preset->cdes_epochs);
+    ROW("seeds", "K = %d (seeds %llu to %llu; preset default %d, `--seeds` overrides)", w->p->seeds, w->p->seed,
+        w->p->seed + (unsigned long long)w->p->seeds - 1, preset->seeds);
+    const report_protocol *e4 = &preset->e4;
+    char e4_images[64];
+    if (e4->train_images)
+        snprintf(e4_images, sizeof e4_images, "first %d", e4->train_images);
+    else
+        snprintf(e4_images, sizeof e4_images, "all 50,000");
+    ROW("E4 protocol (f_hars and its baseline)", "%s training images, width %d, %d epochs, lr %g, %s%s, %s; %s",
+        e4_images, e4->width, e4->epochs, e4->lr, e4->lr_milestones[0] ? "×0.1 after epochs " : "×0.1 every 50 epochs",
+        e4->lr_milestones, e4->augment ? "augmented" : "no augmentation",
+        w->p->e4_model == MODEL_E4_BASELINE ? "differs from the main protocol: an extra baseline (`e4-baseline`) is "
+                                              "trained with it"
+                                            : "the main protocol: E4 reuses the baseline");
     ROW("checkpoint evaluated", "the last epoch's (`last.safetensors`), never the best-on-test one");
 #undef ROW
     doc_table_end(&w->doc);
@@ -181,24 +234,25 @@ static void section_preset(writer *w)
         doc_paragraph(&w->doc, "Data: not verified (the data stage did not finish).");
 }
 
-static void sweep_table(writer *w, const sweep_result *s)
+/* The sets of a model's sweep, every number mean ± std over its seeds. */
+static void sweep_table(writer *w, int model)
 {
+    const sweep_result *s = results_any_sweep(w->res, model);
     static const char *const headers[7] = {"set", "r", "top-1", "top-5", "inter-class var", "intra-class var",
                                            "ratio"};
+    static const result_kind kinds[5] = {RESULT_TOP1, RESULT_TOP5, RESULT_INTER, RESULT_INTRA, RESULT_RATIO};
+    static const char *const formats[5] = {"%.4f", "%.4f", "%.4g", "%.4g", "%.3f"};
     doc_table_begin(&w->doc, 7, headers);
-    for (int i = 0; i < s->count; i++) {
+    for (int i = 0; s && i < s->count; i++) {
         const sweep_row *row = &s->rows[i];
-        char cells[7][32];
-        snprintf(cells[0], 32, "%s", row->freq);
+        char cells[7][64];
+        snprintf(cells[0], 64, "%s", row->freq);
         if (strcmp(row->freq, "clean") == 0)
-            snprintf(cells[1], 32, "–");
+            snprintf(cells[1], 64, "–");
         else
-            snprintf(cells[1], 32, "%g", row->r);
-        format_number(cells[2], 32, row->top1, "%.4f");
-        format_number(cells[3], 32, row->top5, "%.4f");
-        format_number(cells[4], 32, row->inter, "%.4g");
-        format_number(cells[5], 32, row->intra, "%.4g");
-        format_number(cells[6], 32, row->ratio, "%.3f");
+            snprintf(cells[1], 64, "%g", row->r);
+        for (int c = 0; c < 5; c++)
+            sweep_cell(w, cells[c + 2], 64, model, kinds[c], row->freq, row->r, formats[c]);
         const char *pointers[7] = {cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]};
         doc_table_row(&w->doc, pointers);
     }
@@ -208,7 +262,6 @@ static void sweep_table(writer *w, const sweep_result *s)
 static void section_e1(writer *w)
 {
     const report_results *res = w->res;
-    const report_model *base = &w->p->models[MODEL_BASELINE];
     doc_heading(&w->doc, 2, "E1 Feature discrimination: low- vs high-frequency test images (Fig. 3)");
     doc_paragraph(&w->doc,
                   "The baseline is tested on low-pass `X_l` and high-pass `X_h` copies of its test images (PAPER.md "
@@ -218,19 +271,25 @@ static void section_e1(writer *w)
                   "variance are high on `X_l` and low on `X_h`, and positively correlated.");
     char path[1200];
     snprintf(path, sizeof path, "%s/figures/accuracy_vs_r.png", w->p->out_dir);
-    image(w, NULL, path, "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass");
+    int bars = w->p->seeds > 1;
+    image(w, NULL, path, bars ? "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass "
+                                "(mean, bars: std over seeds)"
+                              : "Top-1 accuracy against filter radius r: baseline and HARS model, low- and high-pass");
     snprintf(path, sizeof path, "%s/figures/interclass_vs_r.png", w->p->out_dir);
-    image(w, NULL, path, "Inter-class variance of the penultimate features against r");
-    if (res->have_sweep[MODEL_BASELINE]) {
-        sweep_table(w, &res->sweep[MODEL_BASELINE]);
-        doc_paragraph(&w->doc, "Pearson correlation of top-1 and inter-class variance over these %d sets: %.3f.",
-                      res->sweep[MODEL_BASELINE].count, sweep_pearson(&res->sweep[MODEL_BASELINE]));
+    image(w, NULL, path, bars ? "Inter-class variance of the penultimate features against r (mean, bars: std over "
+                                "seeds)"
+                              : "Inter-class variance of the penultimate features against r");
+    if (results_sweeps(res, MODEL_BASELINE)) {
+        sweep_table(w, MODEL_BASELINE);
+        char pearson[64];
+        sweep_cell(w, pearson, sizeof pearson, MODEL_BASELINE, RESULT_PEARSON, "", 0, "%.3f");
+        doc_paragraph(&w->doc, "Pearson correlation of top-1 and inter-class variance over these %d sets, per "
+                               "seed, then mean ± std over %d seeds: %s.",
+                      results_any_sweep(res, MODEL_BASELINE)->count, results_sweeps(res, MODEL_BASELINE), pearson);
     } else {
-        doc_paragraph(&w->doc, "*(no sweep results: the baseline-sweep stage did not finish)*");
+        doc_paragraph(&w->doc, "*(no sweep results: the baseline-sweep stages did not finish)*");
     }
-    char ckpt[1200];
-    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", base->run);
-    produced_by(w, "baseline-sweep", ckpt);
+    produced_by_model(w, MODEL_BASELINE, "sweep", 1);
 }
 
 /* Up to 12 rows of a gradient-spectrum matrix, evenly spaced, with the peak band. */
@@ -272,35 +331,49 @@ static void section_e2(writer *w)
                   "min-maxed as a whole (x = band, y = epoch, first at the bottom). **Paper:** a figure only; "
                   "the gradient energy starts in low bands and moves to mid bands (≈5–15) while high bands "
                   "(≈17–19) stay dark.");
-    char path[1200];
-    snprintf(path, sizeof path, "%s/gradspec.png", w->p->models[MODEL_BASELINE].run);
-    image(w, "baseline-train", path, "Baseline: gradient spectrum over training (bottom row: before training)");
-    if (res->have_gradspec[MODEL_BASELINE])
-        gradspec_table(w, &res->gradspec[MODEL_BASELINE]);
-    produced_by(w, "baseline-train", NULL);
+    const report_model *base = &w->p->models[MODEL_BASELINE][0];
+    char path[1200], stage[48], caption[160];
+    report_model_stage_name(base, "train", stage);
+    snprintf(path, sizeof path, "%s/gradspec.png", base->run);
+    snprintf(caption, sizeof caption, "Baseline, seed %llu: gradient spectrum over training (bottom row: before "
+             "training)", base->seed);
+    image(w, stage, path, caption);
+    if (res->m[MODEL_BASELINE][0].have_gradspec) {
+        doc_paragraph(&w->doc, "Seed %llu (the other seeds' spectra are in `runs/baseline/seed<S>/`; the table "
+                               "after the next figure summarises all seeds):", base->seed);
+        gradspec_table(w, &res->m[MODEL_BASELINE][0].gradspec);
+    }
+    produced_by_model(w, MODEL_BASELINE, "train", 0);
     snprintf(path, sizeof path, "%s/figures/training.png", w->p->out_dir);
-    image(w, NULL, path, "Clean test accuracy of the four classifiers per epoch");
-    static const char *const headers[5] = {"model", "peak band after epoch 1", "peak band at the end",
-                                           "bands 17–19 at the end (0–1)", "final clean top-1 (own test)"};
-    doc_table_begin(&w->doc, 5, headers);
+    image(w, NULL, path, w->p->seeds > 1 ? "Clean test accuracy of the four classifiers per epoch (mean, bars: std "
+                                           "over seeds)"
+                                         : "Clean test accuracy of the four classifiers per epoch");
+    static const char *const headers[6] = {"model", "peak band after epoch 1", "peak band at the end",
+                                           "bands 17–19 at the end (0–1)", "final training top-1",
+                                           "final clean top-1 (own test)"};
+    doc_table_begin(&w->doc, 6, headers);
     for (int m = 0; m < MODEL_COUNT; m++) {
-        const gradspec_result *g = &res->gradspec[m];
-        char cells[5][48];
-        snprintf(cells[0], 48, "%s", w->p->models[m].label);
-        if (res->have_gradspec[m] && g->rows >= 2) {
-            double high = 0.0;
+        double first[REPORT_MAX_SEEDS], last[REPORT_MAX_SEEDS], high[REPORT_MAX_SEEDS];
+        for (int k = 0; k < w->p->seeds; k++) {
+            const model_results *r = &res->m[m][k];
+            const gradspec_result *g = &r->gradspec;
+            first[k] = last[k] = high[k] = NAN;
+            if (!r->have_gradspec || g->rows < 2)
+                continue;
+            first[k] = gradspec_peak_band(g, 1);
+            last[k] = gradspec_peak_band(g, g->rows - 1);
+            high[k] = 0.0;
             for (int b = g->bands - 3; b < g->bands; b++)
-                high += gradspec_scaled(g, g->rows - 1, b) / 3.0;
-            snprintf(cells[1], 48, "%d", gradspec_peak_band(g, 1));
-            snprintf(cells[2], 48, "%d", gradspec_peak_band(g, g->rows - 1));
-            snprintf(cells[3], 48, "%.2f", high);
-        } else {
-            snprintf(cells[1], 48, "–");
-            snprintf(cells[2], 48, "–");
-            snprintf(cells[3], 48, "–");
+                high[k] += gradspec_scaled(g, g->rows - 1, b) / 3.0;
         }
-        format_number(cells[4], 48, res->have_log[m] ? res->log[m].test_acc[res->log[m].epochs - 1] : NAN, "%.4f");
-        const char *pointers[5] = {cells[0], cells[1], cells[2], cells[3], cells[4]};
+        char cells[6][64];
+        snprintf(cells[0], 64, "%s", w->p->models[m][0].label);
+        stats_format(cells[1], 64, stats_of(first, w->p->seeds), "%.1f");
+        stats_format(cells[2], 64, stats_of(last, w->p->seeds), "%.1f");
+        stats_format(cells[3], 64, stats_of(high, w->p->seeds), "%.2f");
+        sweep_cell(w, cells[4], 64, m, RESULT_TRAIN_TOP1, "", 0, "%.4f");
+        sweep_cell(w, cells[5], 64, m, RESULT_TEST_TOP1, "", 0, "%.4f");
+        const char *pointers[6] = {cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]};
         doc_table_row(&w->doc, pointers);
     }
     doc_table_end(&w->doc);
@@ -393,11 +466,18 @@ static void section_e3(writer *w)
         for (int source = 0; source < 2; source++) {
             char cells[PAPER_CDES_RADII + 1][64];
             const char *pointers[PAPER_CDES_RADII + 1];
-            snprintf(cells[0], 64, "%s (%s)", p->models[models[k]].label, source ? "paper" : "measured");
+            snprintf(cells[0], 64, "%s (%s)", p->models[models[k]][0].label, source ? "paper" : "measured");
             for (int r = 0; r < PAPER_CDES_RADII; r++) {
-                double value = source ? paper_cdes_top1[k][r]
-                                      : 100.0 * sweep_top1(&res->sweep[models[k]], "high", paper_cdes_radii[r]);
-                format_number(cells[r + 1], 64, value, source ? "%.1f" : "**%.1f**");
+                if (source) {
+                    format_number(cells[r + 1], 64, paper_cdes_top1[k][r], "%.1f");
+                    continue;
+                }
+                stats_summary top1 = results_summary(res, models[k], RESULT_TOP1, "high", paper_cdes_radii[r]);
+                top1.mean *= 100.0;
+                top1.std *= 100.0;
+                char value[48];
+                stats_format(value, sizeof value, top1, "%.1f");
+                snprintf(cells[r + 1], 64, top1.n ? "**%s**" : "%s", value);
             }
             for (int c = 0; c <= PAPER_CDES_RADII; c++)
                 pointers[c] = cells[c];
@@ -407,15 +487,11 @@ static void section_e3(writer *w)
     doc_table_end(&w->doc);
     char path[1200];
     snprintf(path, sizeof path, "%s/figures/cdes_highpass.png", p->out_dir);
-    image(w, NULL, path, "Top-1 on high-pass test images: measured and published");
-    char ckpt[1200];
-    for (int k = 0; k < 2; k++) {
-        const report_model *m = &p->models[models[k]];
-        char stage[48];
-        snprintf(stage, sizeof stage, "%s-sweep", m->key);
-        snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", m->run);
-        produced_by(w, stage, ckpt);
-    }
+    image(w, NULL, path, p->seeds > 1 ? "Top-1 on high-pass test images: measured (mean, bars: std over seeds) "
+                                        "and published"
+                                      : "Top-1 on high-pass test images: measured and published");
+    for (int k = 0; k < 2; k++)
+        produced_by_model(w, models[k], "sweep", 1);
     doc_paragraph(&w->doc, "(f_baseline's row comes from the baseline-sweep stage of E1.)");
     doc_heading(&w->doc, 3, "Image vs gradient spectral density");
     doc_paragraph(&w->doc, "**Paper:** curves only: SCR's gradient density follows the images' double peak (its high "
@@ -423,17 +499,17 @@ static void section_e3(writer *w)
     snprintf(path, sizeof path, "%s/figures/density.png", p->out_dir);
     image(w, NULL, path, "Spectral density of each dataset's test images and of its model's input gradients");
     for (int k = 0; k < 2; k++) {
-        const report_model *m = &p->models[models[k]];
+        const report_model *m = &p->models[models[k]][0];
         char caption[160];
         snprintf(path, sizeof path, "%s/gradspec.png", m->run);
-        snprintf(caption, sizeof caption, "%s: gradient spectrum over training", m->label);
+        snprintf(caption, sizeof caption, "%s, seed %llu: gradient spectrum over training", m->label, m->seed);
         char stage[48];
-        snprintf(stage, sizeof stage, "%s-train", m->key);
+        report_model_stage_name(m, "train", stage);
         image(w, stage, path, caption);
     }
     doc_heading(&w->doc, 3, "Kernel training and the generated datasets");
     for (int k = 0; k < 2; k++) {
-        const report_model *m = &p->models[models[k]];
+        const report_model *m = &p->models[models[k]][0];
         char stage[48], loss[1200];
         snprintf(stage, sizeof stage, "%s-kernels", m->key);
         snprintf(loss, sizeof loss, "%s/loss.csv", m->kernels);
@@ -460,43 +536,62 @@ static void section_e4(writer *w)
                   "frequencies are consistent with the label. f_hars is trained on it with the baseline's recipe "
                   "and tested on CIFAR-10. **Paper:** no published numbers; the claim is that f_hars relies more "
                   "on high frequencies (higher `X_h` accuracy than the baseline).", REPORT_HARS_RADIUS);
+    int base = p->e4_model;
+    char train[64], base_train[64];
+    sweep_cell(w, train, sizeof train, MODEL_HARS, RESULT_TRAIN_TOP1, "", 0, "%.3f");
+    sweep_cell(w, base_train, sizeof base_train, base, RESULT_TRAIN_TOP1, "", 0, "%.3f");
+    doc_paragraph(&w->doc,
+                  "Both models are trained with the preset's E4 protocol (see the preset table; %s). What the "
+                  "verdict rests on: f_hars's final training top-1 %s (the baseline's %s); below %.1f the finding "
+                  "is NOT TESTABLE, since a model that did not learn its training set cannot show what it learned.",
+                  base == MODEL_E4_BASELINE ? "the baseline here is `e4-baseline`, trained for E4"
+                                            : "the same as the main protocol, so the baseline is f_baseline",
+                  train, base_train, REPORT_HARS_LEARNED);
     static const char *const headers[5] = {"r", "f_baseline on X_l", "f_hars on X_l", "f_baseline on X_h",
                                            "f_hars on X_h"};
     doc_table_begin(&w->doc, 5, headers);
-    const sweep_result *base = &res->sweep[MODEL_BASELINE], *hars = &res->sweep[MODEL_HARS];
-    char cells[5][32];
+    char cells[5][64];
     const char *pointers[5] = {cells[0], cells[1], cells[2], cells[3], cells[4]};
-    snprintf(cells[0], 32, "clean");
-    format_number(cells[1], 32, sweep_top1(base, "clean", 0), "%.4f");
-    format_number(cells[2], 32, sweep_top1(hars, "clean", 0), "%.4f");
-    snprintf(cells[3], 32, "–");
-    snprintf(cells[4], 32, "–");
+    snprintf(cells[0], 64, "clean");
+    sweep_cell(w, cells[1], 64, base, RESULT_TOP1, "clean", 0, "%.4f");
+    sweep_cell(w, cells[2], 64, MODEL_HARS, RESULT_TOP1, "clean", 0, "%.4f");
+    snprintf(cells[3], 64, "–");
+    snprintf(cells[4], 64, "–");
     doc_table_row(&w->doc, pointers);
-    for (int i = 0; i < base->count; i++) {
-        if (strcmp(base->rows[i].freq, "low") != 0)
+    const sweep_result *rows = results_any_sweep(res, base);
+    for (int i = 0; rows && i < rows->count; i++) {
+        if (strcmp(rows->rows[i].freq, "low") != 0)
             continue;
-        double r = base->rows[i].r;
-        snprintf(cells[0], 32, "%g", r);
-        format_number(cells[1], 32, sweep_top1(base, "low", r), "%.4f");
-        format_number(cells[2], 32, sweep_top1(hars, "low", r), "%.4f");
-        format_number(cells[3], 32, sweep_top1(base, "high", r), "%.4f");
-        format_number(cells[4], 32, sweep_top1(hars, "high", r), "%.4f");
+        double r = rows->rows[i].r;
+        snprintf(cells[0], 64, "%g", r);
+        sweep_cell(w, cells[1], 64, base, RESULT_TOP1, "low", r, "%.4f");
+        sweep_cell(w, cells[2], 64, MODEL_HARS, RESULT_TOP1, "low", r, "%.4f");
+        sweep_cell(w, cells[3], 64, base, RESULT_TOP1, "high", r, "%.4f");
+        sweep_cell(w, cells[4], 64, MODEL_HARS, RESULT_TOP1, "high", r, "%.4f");
         doc_table_row(&w->doc, pointers);
     }
     doc_table_end(&w->doc);
-    char ckpt[1200], path[1200];
-    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", p->models[MODEL_HARS].run);
-    produced_by(w, "hars-sweep", ckpt);
+    char path[1200], stage[48];
+    produced_by_model(w, MODEL_HARS, "sweep", 1);
+    if (base == MODEL_E4_BASELINE) {
+        produced_by_model(w, base, "train", 0);
+        produced_by_model(w, base, "sweep", 1);
+    }
     produced_by(w, "hars-build", NULL);
-    snprintf(path, sizeof path, "%s/gradspec.png", p->models[MODEL_HARS].run);
-    image(w, "hars-train", path, "f_hars: gradient spectrum over training");
-    snprintf(path, sizeof path, "%s/spectrum.png", p->models[MODEL_HARS].spectrum);
-    image(w, "hars-spectrum", path, "HARS training images: spectral density, and f_hars's gradient density on them");
+    const report_model *hars = &p->models[MODEL_HARS][0];
+    snprintf(path, sizeof path, "%s/gradspec.png", hars->run);
+    report_model_stage_name(hars, "train", stage);
+    image(w, stage, path, "f_hars (first seed): gradient spectrum over training");
+    snprintf(path, sizeof path, "%s/spectrum.png", hars->spectrum);
+    report_model_stage_name(hars, "spectrum", stage);
+    image(w, stage, path, "HARS training images: spectral density, and f_hars's (first seed) gradient density on them");
 }
 
 static void section_e5(writer *w)
 {
-    const report_model *base = &w->p->models[MODEL_BASELINE];
+    const report_model *base = &w->p->models[MODEL_BASELINE][0];
+    char stage[48];
+    report_model_stage_name(base, "spectrum", stage);
     doc_heading(&w->doc, 2, "E5 Per-class distributions per band (Fig. 1)");
     doc_paragraph(&w->doc,
                   "Per test image and band, the log mean power of the grayscale spectrum (low r < 8, mid 8 ≤ r < 16, "
@@ -511,11 +606,9 @@ static void section_e5(writer *w)
     for (int i = 0; i < 4; i++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", base->spectrum, files[i]);
-        image(w, "cifar-spectrum", path, captions[i]);
+        image(w, stage, path, captions[i]);
     }
-    char ckpt[1200];
-    snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", base->run);
-    produced_by(w, "cifar-spectrum", ckpt);
+    produced_by_model(w, MODEL_BASELINE, "spectrum", 1);
 }
 
 static void section_heatmaps(writer *w)
@@ -533,46 +626,38 @@ static void section_heatmaps(writer *w)
                   "spectrum sits (E2). Conventions: README, \"Fourier heat maps\".",
                   p->preset->heatmap_images);
     snprintf(path, sizeof path, "%s/figures/fourier_heatmaps.png", p->out_dir);
-    image(w, NULL, path, "Fourier heat maps of f_baseline, f_hars (top), f_scr, f_wcr (bottom)");
+    image(w, NULL, path, p->seeds > 1 ? "Fourier heat maps of f_baseline, f_hars (top), f_scr, f_wcr (bottom), each "
+                                        "the mean over its seeds"
+                                      : "Fourier heat maps of f_baseline, f_hars (top), f_scr, f_wcr (bottom)");
     snprintf(path, sizeof path, "%s/figures/band_noise.png", p->out_dir);
-    image(w, NULL, path, "Top-1 error under Gaussian noise restricted to one radial band, per model");
+    image(w, NULL, path, p->seeds > 1 ? "Top-1 error under Gaussian noise restricted to one radial band, per model "
+                                        "(mean, bars: std over seeds)"
+                                      : "Top-1 error under Gaussian noise restricted to one radial band, per model");
     static const char *const headers[6] = {"model", "clean error", "heat map: mean error", "heat map: max error",
                                            "most harmful band", "its error"};
     doc_table_begin(&w->doc, 6, headers);
     for (int m = 0; m < MODEL_COUNT; m++) {
         const heatmap_result *h = &w->heatmaps[m];
-        char cells[6][48];
-        snprintf(cells[0], 48, "%s", p->models[m].label);
-        double mean = NAN, high = NAN, worst = NAN;
+        char cells[6][64];
+        snprintf(cells[0], 64, "%s", p->models[m][0].label);
         int worst_band = -1;
-        if (h->have) {
-            mean = 0.0;
-            high = -INFINITY;
-            for (int i = 0; i < h->size * h->size; i++) {
-                mean += h->cells[i] / (h->size * h->size);
-                high = fmax(high, h->cells[i]);
-            }
-            for (int b = 0; b < h->bands; b++)
-                if (worst_band < 0 || h->band_errors[b] > worst) {
-                    worst_band = b;
-                    worst = h->band_errors[b];
-                }
-        }
-        format_number(cells[1], 48, h->have ? h->clean : NAN, "%.4f");
-        format_number(cells[2], 48, mean, "%.4f");
-        format_number(cells[3], 48, high, "%.4f");
-        format_number(cells[4], 48, worst_band >= 0 ? worst_band : NAN, "%.0f");
-        format_number(cells[5], 48, worst, "%.4f");
+        for (int b = 0; h->have && b < h->bands; b++)
+            if (worst_band < 0 || h->band_errors[b] > h->band_errors[worst_band])
+                worst_band = b;
+        stats_format(cells[1], 64, stats_of(h->seed_clean, h->have), "%.4f");
+        stats_format(cells[2], 64, stats_of(h->seed_mean, h->have), "%.4f");
+        stats_format(cells[3], 64, stats_of(h->seed_max, h->have), "%.4f");
+        format_number(cells[4], 64, worst_band >= 0 ? worst_band : NAN, "%.0f");
+        stats_summary worst = {0, NAN, NAN};
+        if (worst_band >= 0)
+            worst = (stats_summary){h->have, h->band_errors[worst_band], h->band_std[worst_band]};
+        stats_format(cells[5], 64, worst, "%.4f");
         const char *pointers[6] = {cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]};
         doc_table_row(&w->doc, pointers);
     }
     doc_table_end(&w->doc);
-    for (int m = 0; m < MODEL_COUNT; m++) {
-        char stage[64], ckpt[1200];
-        snprintf(stage, sizeof stage, "%s-heatmap", p->models[m].key);
-        snprintf(ckpt, sizeof ckpt, "%s/last.safetensors", p->models[m].run);
-        produced_by(w, stage, ckpt);
-    }
+    for (int m = 0; m < MODEL_COUNT; m++)
+        produced_by_model(w, m, "heatmap", 1);
 }
 
 static void section_samples(writer *w)
@@ -608,15 +693,36 @@ static void section_stages(writer *w)
     doc_table_end(&w->doc);
 }
 
+static void section_times(writer *w)
+{
+    doc_heading(&w->doc, 2, "Time per stage group");
+    doc_paragraph(&w->doc, "Wall time of the stages of each group that ran in this invocation, from their records; "
+                           "\"cached\" stages were skipped because their record matched (their time is from the "
+                           "run that made them). The figures are drawn by the report itself.");
+    static const char *const headers[2] = {"group", "wall time"};
+    doc_table_begin(&w->doc, 2, headers);
+    for (int g = 0; g < REPORT_GROUPS; g++) {
+        char line[256];
+        report_time_line(&w->times[g], line, sizeof line);
+        if (!line[0])
+            continue;
+        const char *cells[2] = {report_group_names[g], line};
+        doc_table_row(&w->doc, cells);
+    }
+    doc_table_end(&w->doc);
+}
+
 static fb_status write_stage_summary(const report_pipeline *p)
 {
     cli_text t = {0};
-    cli_text_add(&t, "{\n  \"preset\": \"%s\",\n  \"stages\": [", p->preset->name);
+    cli_text_add(&t, "{\n  \"preset\": \"%s\",\n  \"seeds\": %d,\n  \"first_seed\": %llu,\n  \"stages\": [",
+                 p->preset->name, p->seeds, p->seed);
     for (int i = 0; i < p->count; i++) {
         const report_stage *s = &p->stages[i];
         static const char *const actions[] = {"not run", "skipped", "ran", "resumed", "failed"};
-        cli_text_add(&t, "%s\n    {\"name\": \"%s\", \"action\": \"%s\", \"wall_seconds\": %.3f, \"exit_status\": %d}",
-                     i ? "," : "", s->name, actions[s->action], s->wall_seconds, s->exit_status);
+        cli_text_add(&t, "%s\n    {\"name\": \"%s\", \"group\": \"%s\", \"action\": \"%s\", \"wall_seconds\": %.3f, "
+                     "\"exit_status\": %d}", i ? "," : "", s->name, report_group_names[s->group], actions[s->action],
+                     s->wall_seconds, s->exit_status);
     }
     cli_text_add(&t, "\n  ]\n}\n");
     char path[1200];
@@ -626,8 +732,29 @@ static fb_status write_stage_summary(const report_pipeline *p)
     return status;
 }
 
-fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
-                       char summary[REPORT_FINDINGS][REPORT_LINE])
+/* OUT/summary.txt: the five findings, their criteria, the time per group. */
+static fb_status write_summary_text(const report_pipeline *p, const report_finding *findings,
+                                    const report_printout *printout)
+{
+    cli_text t = {0};
+    for (int i = 0; i < REPORT_FINDINGS; i++)
+        cli_text_add(&t, "%s\n", findings[i].line);
+    cli_text_add(&t, "\nCriteria (K = %d seeds; one-sided tests at %g %%; one seed: cannot be evaluated):\n",
+                 p->seeds, 100.0 * REPORT_ALPHA);
+    for (int i = 0; i < REPORT_FINDINGS; i++)
+        cli_text_add(&t, "%d. %s\n", i + 1, findings[i].criterion);
+    cli_text_add(&t, "\nTime per stage group (this invocation; cached = skipped, its record matched):\n");
+    for (int g = 0; g < REPORT_GROUPS; g++)
+        if (printout->times[g][0])
+            cli_text_add(&t, "%s: %s\n", report_group_names[g], printout->times[g]);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.txt", p->out_dir);
+    fb_status status = cli_text_write(path, &t);
+    cli_text_free(&t);
+    return status;
+}
+
+fb_status report_write(const report_pipeline *p, const report_outcome *outcome, report_printout *printout)
 {
     writer w = {.p = p, .outcome = outcome};
     report_results *res = calloc(1, sizeof *res);
@@ -645,13 +772,19 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
     char figures[1200];
     snprintf(figures, sizeof figures, "%s/figures", p->out_dir);
     int drawn = 0, heatmap_figures = 0;
+    double start = cli_now();
     fb_status status = report_figures_draw(p, res, figures, &drawn);
     if (status == FB_OK)
         status = report_heatmaps_draw(p, heatmaps, figures, &heatmap_figures);
+    report_group_time times[REPORT_GROUPS];
+    report_times_compute(p, cli_now() - start, times);
+    w.times = times;
+    for (int g = 0; g < REPORT_GROUPS; g++)
+        report_time_line(&times[g], printout->times[g], sizeof printout->times[g]);
     report_finding findings[REPORT_FINDINGS];
-    report_findings_compute(res, findings);
+    report_findings_compute(res, p->e4_model, findings);
     for (int i = 0; i < REPORT_FINDINGS; i++)
-        memcpy(summary[i], findings[i].line, REPORT_LINE); /* same size, NUL-terminated */
+        memcpy(printout->findings[i], findings[i].line, REPORT_LINE); /* same size, NUL-terminated */
     if (status == FB_OK) {
         char title[128];
         snprintf(title, sizeof title, "freqbias report: frequency bias in image classification (preset %s)",
@@ -667,21 +800,15 @@ fb_status report_write(const report_pipeline *p, const report_outcome *outcome,
         section_e5(&w);
         section_heatmaps(&w);
         section_samples(&w);
+        section_times(&w);
         section_stages(&w);
         char md[1200], html[1200];
         snprintf(md, sizeof md, "%s/report.md", p->out_dir);
         snprintf(html, sizeof html, "%s/report.html", p->out_dir);
         status = doc_finish(&w.doc, md, html);
     }
-    if (status == FB_OK) {
-        cli_text t = {0};
-        for (int i = 0; i < REPORT_FINDINGS; i++)
-            cli_text_add(&t, "%s\n", findings[i].line);
-        char path[1200];
-        snprintf(path, sizeof path, "%s/summary.txt", p->out_dir);
-        status = cli_text_write(path, &t);
-        cli_text_free(&t);
-    }
+    if (status == FB_OK)
+        status = write_summary_text(p, findings, printout);
     if (status == FB_OK)
         status = write_stage_summary(p);
     free(heatmaps);

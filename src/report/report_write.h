@@ -1,5 +1,6 @@
 /* report_write.h — turns the stages' results into OUT/report.md,
  * OUT/report.html, OUT/summary.txt and OUT/stages/summary.json.
+ * Every number is the mean ± sample std over the seeds (report_stats.h).
  */
 #ifndef FREQBIAS_CLI_REPORT_WRITE_H
 #define FREQBIAS_CLI_REPORT_WRITE_H
@@ -16,9 +17,15 @@ typedef struct report_outcome {
     int threads;         /* --threads (0: the default)             */
 } report_outcome;
 
+/* What the command prints after the report is written. */
+typedef struct report_printout {
+    char findings[REPORT_FINDINGS][REPORT_LINE]; /* the five finding lines           */
+    char times[REPORT_GROUPS][256];              /* per stage group; "" when empty   */
+} report_printout;
+
 /* Loads the results, draws the combined figures into OUT/figures, writes
- * the documents; summary gets the five finding lines. */
-fb_status report_write(const report_pipeline *pipeline, const report_outcome *outcome,
-                       char summary[REPORT_FINDINGS][REPORT_LINE]);
+ * the documents (report.md, report.html, summary.txt with the findings,
+ * their criteria and the time per stage group, stages/summary.json). */
+fb_status report_write(const report_pipeline *pipeline, const report_outcome *outcome, report_printout *printout);
 
 #endif
