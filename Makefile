@@ -153,6 +153,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
 $(BUILD)/tests/test_limits: $(BUILD)/obj/src/report/report_results.o
 # test_report_stats tests the report's statistics (t CDF, Welch test)
 $(BUILD)/tests/test_report_stats: $(BUILD)/obj/src/report/report_stats.o
+# test_report_pipeline builds the report's stage list without running it; its own rule puts the
+# library after the report objects that need it
+$(BUILD)/tests/test_report_pipeline: $(BUILD)/obj/tests/test_report_pipeline.o $(BUILD)/obj/src/report/report_pipeline.o \
+                                     $(BUILD)/obj/src/report/report_stage.o $(BUILD)/obj/src/report/report_data.o \
+                                     $(BUILD)/obj/src/report/report_preset.o $(BUILD)/obj/src/cli/cli_util.o \
+                                     $(TEST_SUPPORT) $(BUILD)/libfreqbias.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $^ $(CMOCKA_LIBS) $(LDLIBS_ALL) -o $@
 
 # the CUDA test programs share their harness (GPU presence, NMSE, device buffers)
 $(CUDA_TEST_BIN): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/cuda_testutil.o \
