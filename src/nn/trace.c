@@ -362,6 +362,25 @@ static void unit_shape(fb_trace_op *op, const float *unit_output, size_t count)
     snprintf(op->out_shape, sizeof op->out_shape, "%s", op->in_shape);
 }
 
+/* A backward add sums the two gradients reaching a block's input: the
+ * shape of that input, found through the block name the op already has. */
+static void block_input_shape(fb_trace_op *op, size_t count)
+{
+    char module[FB_NAME_MAX], block[FB_NAME_MAX];
+    for (int b = 0; b < traced_model->block_count; b++) {
+        const fb_conv_geom *g = &traced_model->blocks[b].convs[0].geom;
+        if (!module_of_param(traced_model->blocks[b].convs[0].weight->value, module))
+            continue;
+        block_of_module(module, block);
+        if (strcmp(block, op->block) == 0 &&
+            (size_t)traced_model->batch * g->in_channels * g->in_h * g->in_w == count) {
+            shape4(op->in_shape, traced_model->batch, g->in_channels, g->in_h, g->in_w);
+            snprintf(op->out_shape, sizeof op->out_shape, "%s", op->in_shape);
+            return;
+        }
+    }
+}
+
 static void t_relu_forward(float *out, const float *in, size_t count)
 {
     fb_trace_op *op = begin(FB_TRACE_RELU_FWD);
@@ -401,6 +420,8 @@ static void t_add(float *out, const float *a, const float *b, size_t count)
         op->pass = block_with_output(out) ? FB_PASS_FORWARD : FB_PASS_BACKWARD;
         name_by_output(op, out);
         unit_shape(op, out, count);
+        if (op->pass == FB_PASS_BACKWARD)
+            block_input_shape(op, count);
         op->flops = (double)count;
         op->bytes = FLOAT_BYTES(3.0 * count);
     }
