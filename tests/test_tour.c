@@ -11,9 +11,10 @@
  * (http:, https:) and to anchors inside the tour are not checked; an
  * anchor after a file ("../README.md#limits") is dropped.
  *
- * The checker prints each missing file or symbol with its line in the tour.
- * A second test runs it on a copy of the tour with three broken links
- * appended and requires exactly those three to be reported, so the check
+ * A link whose text wraps onto the next line is refused (it would escape
+ * the check). The checker prints each problem with its line in the tour.
+ * A second test runs it on a copy of the tour with four broken links
+ * appended and requires exactly those four to be reported, so the check
  * itself is known to fail when it should.
  */
 #include <stdarg.h>
@@ -144,8 +145,15 @@ static tour_check check_tour(const char *tour, const char *docs_dir)
             continue;
         const char *close = strchr(p + 1, ']');
         const char *newline = strchr(p + 1, '\n');
-        if (!close || (newline && newline < close) || close[1] != '(')
+        if (!close || close[1] != '(')
             continue;
+        if (newline && newline < close) {
+            /* a link whose text wraps would escape the check: refuse it */
+            const char *second = strchr(newline + 1, '\n');
+            if (!second || second > close)
+                report(&check, tour, line, "a link's text wraps onto the next line; keep it on one line");
+            continue;
+        }
         const char *target = close + 2, *end = strchr(target, ')');
         if (!end || (newline && end > newline))
             continue;
@@ -186,7 +194,8 @@ static void test_every_named_symbol_exists(void **state)
 }
 
 /* The checker on a broken copy: a missing file, a function that is not
- * defined where the link says, and a name that does not exist at all. */
+ * defined where the link says, a name that does not exist at all, and a
+ * link wrapped over two lines (which would otherwise go unchecked). */
 static void test_checker_catches_rot(void **state)
 {
     (void)state;
@@ -199,14 +208,15 @@ static void test_checker_catches_rot(void **state)
     fprintf(out, "%s\n", text);
     fprintf(out, "Broken on purpose: [gone](../src/nn/no_such_file.c),\n"
                  "[`resnet_forward()`](../src/nn/model.c) (only called there, defined in resnet.c),\n"
-                 "[`resnet_forwards`](../src/nn/resnet.c).\n");
+                 "[`resnet_forwards`](../src/nn/resnet.c), and a link whose text [wraps\n"
+                 "here](../src/nn/resnet.c).\n");
     fclose(out);
     free(text);
     char docs[1024];
     snprintf(docs, sizeof docs, "%s", at_root("docs"));
     tour_check check = check_tour(copy, docs);
-    printf("[tour] broken copy: %d problems reported (want 3)\n", check.problems);
-    assert_int_equal(check.problems, 3);
+    printf("[tour] broken copy: %d problems reported (want 4)\n", check.problems);
+    assert_int_equal(check.problems, 4);
 }
 
 int main(void)
