@@ -214,9 +214,13 @@ static void test_checker_catches_rot(void **state)
     free(text);
     char docs[1024];
     snprintf(docs, sizeof docs, "%s", at_root("docs"));
+    /* counted beyond the real tour's own problems, so this test says only
+     * whether the checker works (the test above says whether the tour does) */
+    tour_check real = check_tour(at_root("docs/TOUR.md"), docs);
     tour_check check = check_tour(copy, docs);
-    printf("[tour] broken copy: %d problems reported (want 4)\n", check.problems);
-    assert_int_equal(check.problems, 4);
+    printf("[tour] broken copy: %d problems reported beyond the tour's own %d (want 4)\n",
+           check.problems - real.problems, real.problems);
+    assert_int_equal(check.problems - real.problems, 4);
 }
 
 int main(void)
