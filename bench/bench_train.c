@@ -7,7 +7,8 @@
  * batch. Inference = eval-mode forward. Prints one summary line that
  * run_bench.sh parses:
  *   freqbias mode=train threads=2 batch=128 img_per_s=... ms_per_step=...
- * and, with --layers, the time per conv unit and the achieved GFLOP/s.
+ * and, with --layers, the time per conv unit, the achieved GFLOP/s and its
+ * share of the machine's fp32 FMA peak (fb_fma_peak_gflops, src/core/fma_peak.c).
  */
 #include <getopt.h>
 #include <omp.h>
@@ -18,6 +19,7 @@
 #include "freqbias/model.h"
 #include "freqbias/rng.h"
 #include "freqbias/runtime.h"
+#include "freqbias/trace.h"
 
 static int compare_doubles(const void *a, const void *b)
 {
@@ -134,6 +136,10 @@ int main(int argc, char **argv)
         }
         printf("conv units: %.1f ms per step, %.1f GFLOP/s (conv+BN+ReLU time, conv FLOPs)\n",
                conv_ms, conv_flops / (conv_ms * 1e6));
+        /* the ceiling these numbers are read against (freqbias/trace.h) */
+        double peak = fb_fma_peak_gflops(threads, 0.2, 3);
+        printf("fp32 FMA peak (%s, %d threads): %.1f GFLOP/s; conv units reach %.1f%% of it\n",
+               fb_fma_kernel_name(), threads, peak, 100.0 * conv_flops / (conv_ms * 1e6) / peak);
     }
     printf("freqbias mode=%s threads=%d batch=%d img_per_s=%.2f ms_per_step=%.2f arch=%s width=%d "
            "mean_ms=%.2f backend=%s blas=\"%s\"\n",

@@ -16,6 +16,7 @@
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
  *   torch_pt.h    PyTorch torch.save (.pt) checkpoints: zip + weights-only unpickler
+ *   trace.h       one training step op by op (tracing backend), the FMA peak
  */
 #ifndef FREQBIAS_FREQBIAS_H
 #define FREQBIAS_FREQBIAS_H
@@ -40,6 +41,7 @@
 #include "freqbias/spectrum.h"
 #include "freqbias/tensor.h"
 #include "freqbias/torch_pt.h"
+#include "freqbias/trace.h"
 #include "freqbias/train.h"
 #include "freqbias/version.h"
 

@@ -15,5 +15,6 @@ int cmd_cdes_train(int argc, char **argv);
 int cmd_cdes_generate(int argc, char **argv);
 int cmd_fourier_heatmap(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

@@ -34,6 +34,7 @@ static const command commands[] = {
     {"spectrum", cmd_spectrum, "spectral density curves, gradient density, per-class band-power KDE"},
     {"report", cmd_report, "run every experiment as resumable stages; write report.md/.html"},
     {"convert", cmd_convert, "a PyTorch .pt (torch.save) or safetensors checkpoint as freqbias safetensors"},
+    {"trace", cmd_trace, "one training step op by op: shapes, FLOPs, bytes, time; the FMA peak"},
     {"info", cmd_info, "version, build profile, backends, BLAS kernel, threads, CPU features"},
 };
 
