@@ -5,18 +5,20 @@
  * 32×32 maps, 32 for 4×4 maps):
  *   forward        out_chunk[OC, S·P] = W[OC, CKK] × col[CKK, S·P]
  *   backward data  dcol[CKK, S·P]     = Wᵀ × dout_chunk[OC, S·P], then col2im
- *   backward filt. dW[OC, CKK]        = Σ_chunks dout_chunk × colᵀ
+ *   backward filt. dW[OC, CKK]        = Σ_leaves dout_leaf × colᵀ (below)
  * with P = OH·OW and CKK = C·K·K. Chunks run in parallel on OpenMP threads,
  * each calling a single-threaded sgemm (OpenBLAS runs one thread inside a
  * parallel region, and sgemm_serial makes sure of it elsewhere); chunk
  * results land in disjoint samples, so forward and backward-data bits do not
  * depend on the thread count.
  *
- * The filter gradient is a sum over chunks. To keep its bits independent of
- * the thread count it is accumulated in a fixed number of "slots" chosen from
- * the geometry (at most 8, and at most 64 MB of partial sums): slot j sums
- * chunks j, j+slots, j+2·slots, ... in order, and the slots are added in
- * order at the end. Threads only decide which slot is computed where.
+ * The filter gradient is a sum over the batch, and like every batch sum it
+ * follows the batch tree (core/batch_tree.h): a leaf of ≤ 4 samples is one
+ * partial dW (one sgemm over the leaf's samples side by side, or for maps
+ * of ≥ 512 pixels one sgemm per sample chained with β = 1), and partials
+ * are added pairwise up the tree (tree_reduce.h). Threads own whole
+ * subtrees, so the bits do not depend on the thread count, and a shard of
+ * a batch computes exactly its node's partial (freqbias/batch_view.h).
  *
  * 3×3 stride-1 pad-1 convolutions with at most 64 channels and a width
  * that is a multiple of 16 (the first ResNet stages) skip all of this and
@@ -27,9 +29,20 @@
  * kernels of cpu_conv_small.c, also chosen from the geometry alone.
  *
  * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
- * channels / planes / elements with the per-unit bodies of kernels.h, so
- * they give the same bits as cpu-ref. The linear layer and cross-entropy are
- * tiny and run outside parallel regions.
+ * channels / planes / elements with the per-unit bodies of kernels.h and
+ * the tree sums of batch_sums.h, so they give the same bits as cpu-ref.
+ * The linear layer's forward is one sgemm; its weight gradient and the loss
+ * are tree sums shared with cpu-ref.
+ *
+ * Threads each phase can use at batch 128 (32 leaves): conv forward and
+ * backward data, one per chunk or sample (128 on 32×32 maps, 128/S in
+ * general; the direct kernels: one per sample); every filter gradient,
+ * one per subtree of the tree, up to its 32 leaves, then all of them for
+ * the element-wise additions at the top; BatchNorm, one per channel; the
+ * elementwise ops, one per block of elements. Memory of the filter
+ * gradient: (subtrees − 1) + threads × (depth of a subtree) partials of
+ * OC·C·K·K floats (5 with 1 thread, 9 with 2, 31 with 32), never one per
+ * sample (tree_reduce.h); the workspace query counts them.
  */
 #include <cblas.h>
 #include <omp.h>
@@ -40,21 +53,21 @@
 #include "cpu_conv_small.h"
 #include "freqbias/backend.h"
 #include "im2col.h"
-#include "kernels.h"
+#include "batch_sums.h"
+#include "tree_reduce.h"
 
 #define GEMM_MIN_COLUMNS 512
-#define MAX_FILTER_SLOTS 8
-#define MAX_FILTER_SLOT_BYTES ((size_t)64 << 20)
 
-/* How a convolution is cut into chunks and filter-gradient slots. */
+/* How a convolution is cut into chunks (forward, backward data) and leaves
+ * (filter gradient). */
 typedef struct conv_plan {
     int chunk_samples;       /* S                                               */
     int chunks;              /* ceil(N / S)                                     */
-    int slots;               /* filter-gradient partial sums                   */
     int direct;              /* 1×1, stride 1, pad 0 and S = 1: col = input     */
-    size_t col_floats;       /* CKK · S · P, one per thread                     */
-    size_t gather_floats;    /* OC · S · P when S > 1 (chunk-layout out/dout)   */
-    size_t slot_floats;      /* OC · CKK per slot beyond the first              */
+    int buffer_samples;      /* samples a thread's buffers hold: S, or a leaf  */
+    size_t col_floats;       /* CKK · buffer_samples · P, one per thread        */
+    size_t gather_floats;    /* OC · buffer_samples · P when S > 1             */
+    size_t filter_floats;    /* OC · CKK, one filter-gradient partial          */
 } conv_plan;
 
 static conv_plan plan_conv(const fb_conv_geom *g)
@@ -63,17 +76,16 @@ static conv_plan plan_conv(const fb_conv_geom *g)
     size_t P = (size_t)g->out_h * g->out_w;
     size_t ckk = (size_t)g->in_channels * g->kernel * g->kernel;
     int S = (int)((GEMM_MIN_COLUMNS + P - 1) / P);
-    plan.chunk_samples = S < 1 ? 1 : (S > g->batch ? g->batch : S);
+    int batch = g->batch > 1 ? g->batch : 1;
+    plan.chunk_samples = S < 1 ? 1 : (S > batch ? batch : S);
     plan.chunks = (g->batch + plan.chunk_samples - 1) / plan.chunk_samples;
     plan.direct = g->kernel == 1 && g->stride == 1 && g->pad == 0 && plan.chunk_samples == 1;
-    plan.col_floats = plan.direct ? 0 : ckk * plan.chunk_samples * P;
-    plan.gather_floats = plan.chunk_samples > 1 ? (size_t)g->out_channels * plan.chunk_samples * P : 0;
-    size_t filter_floats = (size_t)g->out_channels * ckk;
-    int slots = plan.chunks < MAX_FILTER_SLOTS ? plan.chunks : MAX_FILTER_SLOTS;
-    while (slots > 1 && (size_t)(slots - 1) * filter_floats * sizeof(float) > MAX_FILTER_SLOT_BYTES)
-        slots--;
-    plan.slots = slots;
-    plan.slot_floats = filter_floats;
+    /* S > 1: a filter leaf is gathered whole, so the buffers hold ≥ one leaf */
+    int leaf = batch < FB_TREE_LEAF ? batch : FB_TREE_LEAF;
+    plan.buffer_samples = plan.chunk_samples > 1 && leaf > plan.chunk_samples ? leaf : plan.chunk_samples;
+    plan.col_floats = plan.direct ? 0 : ckk * plan.buffer_samples * P;
+    plan.gather_floats = plan.chunk_samples > 1 ? (size_t)g->out_channels * plan.buffer_samples * P : 0;
+    plan.filter_floats = (size_t)g->out_channels * ckk;
     return plan;
 }
 
@@ -101,9 +113,12 @@ static size_t per_thread_floats(const conv_plan *plan)
     return (plan->col_floats + plan->gather_floats + 15) / 16 * 16;
 }
 
-static size_t slot_area_floats(const conv_plan *plan)
+/* Workspace floats for `threads` threads: their col + gather buffers, then
+ * the filter-gradient tree's partials (tree_reduce.h). */
+static size_t workspace_floats(const conv_plan *plan, int batch, int threads)
 {
-    return (plan->slots - 1) * plan->slot_floats;
+    tree_plan tree = tree_plan_make(batch, plan->filter_floats, threads);
+    return (size_t)threads * per_thread_floats(plan) + tree_plan_floats(&tree);
 }
 
 static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
@@ -113,21 +128,16 @@ static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
     if (fb_convsmall_selected(g))
         return fb_convsmall_workspace(g, omp_get_max_threads());
     conv_plan plan = plan_conv(g);
-    size_t floats = slot_area_floats(&plan) + (size_t)omp_get_max_threads() * per_thread_floats(&plan);
-    return floats * sizeof(float);
+    return workspace_floats(&plan, g->batch, omp_get_max_threads()) * sizeof(float);
 }
 
 /* Threads the workspace has room for (at least 1, at most OpenMP's). */
-static int usable_threads(const conv_plan *plan, size_t workspace_bytes)
+static int usable_threads(const conv_plan *plan, int batch, size_t workspace_bytes)
 {
-    size_t per_thread = per_thread_floats(plan) * sizeof(float);
-    size_t available = workspace_bytes / sizeof(float) > slot_area_floats(plan)
-                           ? workspace_bytes - slot_area_floats(plan) * sizeof(float)
-                           : 0;
     int threads = omp_get_max_threads();
-    if (per_thread > 0 && (size_t)threads * per_thread > available)
-        threads = (int)(available / per_thread);
-    return threads < 1 ? 1 : threads;
+    while (threads > 1 && workspace_floats(plan, batch, threads) * sizeof(float) > workspace_bytes)
+        threads--;
+    return threads;
 }
 
 /* Copies sample-major dout[S][OC][P] into chunk layout [OC][S·P] (or back). */
@@ -155,8 +165,8 @@ typedef struct conv_run {
     int ckk;                     /* C·K·K                                      */
     size_t P;                    /* OH·OW                                      */
     size_t in_sample, out_sample; /* floats per sample of in / out             */
-    float *slot_area;            /* [slots − 1, OC·CKK] filter partial sums    */
     float *thread_area;          /* per-thread col + gather buffers           */
+    float *tree_area;            /* the filter-gradient tree's partials       */
     int threads;
 } conv_run;
 
@@ -168,9 +178,9 @@ static conv_run conv_run_make(const fb_conv_geom *g, void *workspace, size_t wor
     r.P = (size_t)g->out_h * g->out_w;
     r.in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
     r.out_sample = (size_t)g->out_channels * r.P;
-    r.slot_area = workspace;
-    r.thread_area = (float *)workspace + slot_area_floats(&r.plan);
-    r.threads = usable_threads(&r.plan, workspace_bytes);
+    r.threads = usable_threads(&r.plan, g->batch, workspace_bytes);
+    r.thread_area = workspace;
+    r.tree_area = (float *)workspace + (size_t)r.threads * per_thread_floats(&r.plan);
     return r;
 }
 
@@ -258,41 +268,39 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
     }
 }
 
-/* dweight by im2col + sgemm, summed over chunks in the fixed slots. */
-static void gemm_backward_filter(float *dweight, const float *dout, const float *in,
-                                 const fb_conv_geom *g, const conv_run *run)
+/* What a filter-gradient leaf reads. */
+typedef struct filter_leaf_args {
+    const conv_run *run;
+    const fb_conv_geom *g;
+    const float *dout, *in;
+} filter_leaf_args;
+
+/* partial[OC, CKK] = the leaf's Σ dout × colᵀ. With S = 1 (maps of ≥ 512
+ * pixels) one sgemm per sample, chained in sample order (β = 1 adds the
+ * sample's product to the leaf's sum so far); otherwise the leaf's samples
+ * side by side in one sgemm of leaf·P columns. */
+static void gemm_filter_leaf(float *partial, fb_tree_node leaf, int thread, void *ctx)
 {
-    const conv_run r = *run;
-#pragma omp parallel for num_threads(r.threads) schedule(static, 1)
-    for (int slot = 0; slot < r.plan.slots; slot++) {
-        float *partial = slot == 0 ? dweight : r.slot_area + (size_t)(slot - 1) * r.plan.slot_floats;
-        float beta = 0.0f;
-        for (int chunk = slot; chunk < r.plan.chunks; chunk += r.plan.slots) {
-            chunk_view v = chunk_at(&r, g, chunk);
-            const float *source = in + v.first * r.in_sample;
-            if (!r.plan.direct) {
-                fb_im2col(v.col, source, g, v.samples);
-                source = v.col;
-            }
-            const float *grad = dout + v.first * r.out_sample;
-            if (r.plan.chunk_samples > 1) {
-                to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
-                grad = v.gathered;
-            }
-            sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, r.ckk, v.columns, grad,
-                         v.columns, source, v.columns, beta, partial, r.ckk);
-            beta = 1.0f;
+    const filter_leaf_args *a = ctx;
+    const conv_run *r = a->run;
+    const fb_conv_geom *g = a->g;
+    float *col = r->thread_area + (size_t)thread * per_thread_floats(&r->plan); /* [CKK, leaf·P] */
+    float *gathered = col + r->plan.col_floats;                                 /* [OC, leaf·P]  */
+    int per_call = r->plan.chunk_samples == 1 ? 1 : leaf.hi - leaf.lo;
+    for (int first = leaf.lo; first < leaf.hi; first += per_call) {
+        int columns = (int)(per_call * r->P);
+        const float *source = a->in + first * r->in_sample;
+        if (!r->plan.direct) {
+            fb_im2col(col, source, g, per_call);
+            source = col;
         }
-    }
-    if (r.plan.slots > 1) {
-        size_t total = r.plan.slot_floats;
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < total; i++) {
-            float sum = dweight[i];
-            for (int slot = 1; slot < r.plan.slots; slot++)
-                sum += r.slot_area[(size_t)(slot - 1) * total + i];
-            dweight[i] = sum;
+        const float *grad = a->dout + first * r->out_sample;
+        if (per_call > 1) {
+            to_chunk_layout(gathered, grad, per_call, g->out_channels, r->P);
+            grad = gathered;
         }
+        sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, r->ckk, columns, grad, columns,
+                     source, columns, first == leaf.lo ? 0.0f : 1.0f, partial, r->ckk);
     }
 }
 
@@ -305,29 +313,22 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
         fb_conv3x3_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
     else if (fb_convsmall_selected(g))
         fb_convsmall_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
-    else
-        gemm_backward_filter(dweight, dout, in, g, &r);
-    if (dbias) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < g->out_channels; o++) {
-            float sum = 0.0f;
-            for (int n = 0; n < g->batch; n++)
-                for (size_t p = 0; p < r.P; p++)
-                    sum += dout[n * r.out_sample + o * r.P + p];
-            dbias[o] = sum;
-        }
+    else {
+        filter_leaf_args args = {&r, g, dout, in};
+        tree_plan tree = tree_plan_make(g->batch, r.plan.filter_floats, r.threads);
+        tree_reduce(dweight, &tree, r.tree_area, gemm_filter_leaf, &args);
     }
+    if (dbias)
+        conv_bias_grad(dbias, dout, g->batch, g->out_channels, r.P, 1);
 }
 
 static void cpu_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                         float *running_mean, float *running_var, const float *in,
                                         const float *gamma, const float *beta, int batch,
-                                        int channels, int spatial)
+                                        int channels, int spatial, const fb_batch_view *view)
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < channels; c++)
-        bn_train_channel(out, save_mean, save_invstd, running_mean, running_var, in, gamma, beta,
-                         batch, channels, spatial, c);
+    bn_forward_train_channels(out, save_mean, save_invstd, running_mean, running_var, in, gamma,
+                              beta, batch, channels, spatial, view, 1);
 }
 
 static void cpu_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
@@ -343,12 +344,11 @@ static void cpu_batchnorm_forward_eval(float *out, const float *in, const float 
 
 static void cpu_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *in, const float *gamma, const float *save_mean,
-                                   const float *save_invstd, int batch, int channels, int spatial)
+                                   const float *save_invstd, int batch, int channels, int spatial,
+                                   const fb_batch_view *view)
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < channels; c++)
-        bn_backward_channel(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
-                            channels, spatial, c);
+    bn_backward_channels(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
+                         channels, spatial, view, 1);
 }
 
 static void cpu_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta,
@@ -413,7 +413,8 @@ static void cpu_linear_forward(float *out, const float *in, const float *weight,
                 out[(size_t)n * out_f + o] += bias[o];
 }
 
-/* din = dout × W, dW = doutᵀ × in, db = Σ_n dout */
+/* din = dout × W; dW = doutᵀ × in and db = Σ_n dout in the batch tree's
+ * order (batch_sums.h, the same bits as cpu-ref) */
 static void cpu_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
                                 const float *in, const float *weight, int batch, int in_f,
                                 int out_f)
@@ -421,15 +422,7 @@ static void cpu_linear_backward(float *din, float *dweight, float *dbias, const 
     if (din)
         sgemm_serial(CblasNoTrans, CblasNoTrans, batch, in_f, out_f, dout, out_f, weight, in_f,
                      0.0f, din, in_f);
-    sgemm_serial(CblasTrans, CblasNoTrans, out_f, in_f, batch, dout, out_f, in, in_f, 0.0f,
-                 dweight, in_f);
-    if (dbias)
-        for (int o = 0; o < out_f; o++) {
-            float sum = 0.0f;
-            for (int n = 0; n < batch; n++)
-                sum += dout[(size_t)n * out_f + o];
-            dbias[o] = sum;
-        }
+    linear_weight_grad(dweight, dbias, dout, in, batch, in_f, out_f, 1);
 }
 
 static void cpu_normalize_forward(float *out, const float *in, const float *mean,
