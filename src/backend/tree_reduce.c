@@ -112,3 +112,13 @@ void tree_reduce(float *sum, const tree_plan *plan, float *workspace, tree_leaf_
         add_top(results, root, levels, &next, b * ADD_BLOCK, end);
     }
 }
+
+void tree_reduce_serial(float *sum, int batch, size_t length, size_t stride, float *stack,
+                        int thread, tree_leaf_fn leaf, void *ctx)
+{
+    if (batch <= 0) {
+        memset(sum, 0, length * sizeof(float));
+        return;
+    }
+    walk(sum, (fb_tree_node){0, batch}, stack, stride, length, thread, leaf, ctx);
+}

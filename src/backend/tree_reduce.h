@@ -63,4 +63,11 @@ tree_plan tree_plan_fit(int batch, size_t length, int threads, size_t floats);
 void tree_reduce(float *sum, const tree_plan *plan, float *workspace, tree_leaf_fn leaf,
                  void *ctx);
 
+/* The whole tree walked by the calling thread alone (inside a parallel
+ * region, where each thread sums its own vectors): sum[length] over samples
+ * [0, batch), stack [fb_tree_depth(batch) partials of `stride` floats];
+ * `thread` is passed on to `leaf`. The same bits as tree_reduce. */
+void tree_reduce_serial(float *sum, int batch, size_t length, size_t stride, float *stack,
+                        int thread, tree_leaf_fn leaf, void *ctx);
+
 #endif
