@@ -44,6 +44,7 @@
 #include "core/batch_tree.h"
 #include "freqbias/backend.h"
 #include "freqbias/batch_view.h"
+#include "freqbias/model.h"
 #include "freqbias/runtime.h"
 #include "testutil.h"
 
@@ -584,6 +585,131 @@ static void test_conv_paths(void **state)
            "gemm 1x1 direct, gemm in channel blocks: selected as named\n");
 }
 
+/* ---- 4. through a model ------------------------------------------------------ */
+
+enum { MODEL_BATCH = 20, IMAGE_FLOATS = 3 * 32 * 32 };
+
+typedef struct model_group {
+    shard_group shards;          /* shard bounds, barrier and combine (ops unused) */
+    fb_model *model[MAX_RANKS];
+    const float *images;
+    const int32_t *labels;
+    float loss[MAX_RANKS];
+} model_group;
+
+typedef struct model_rank {
+    model_group *group;
+    rank_context context;
+} model_rank;
+
+static void *model_rank_main(void *arg)
+{
+    model_rank *mr = arg;
+    model_group *mg = mr->group;
+    fb_set_threads(1);
+    fb_tree_node shard = mg->shards.shard[mr->context.rank];
+    fb_batch_view view = {MODEL_BATCH, shard.lo, shard.hi, barrier_combine, &mr->context};
+    fb_model *m = mg->model[mr->context.rank];
+    assert_int_equal(fb_model_set_batch_view(m, &view), FB_OK);
+    int n = shard.hi - shard.lo;
+    fb_model_forward(m, mg->images + (size_t)shard.lo * IMAGE_FLOATS, n, 1);
+    mg->loss[mr->context.rank] = fb_model_loss(m, mg->labels + shard.lo, n);
+    fb_model_backward(m, NULL, 0);
+    return NULL;
+}
+
+static fb_model *model_make(const fb_backend *be)
+{
+    fb_model_config config = fb_model_config_default(FB_ARCH_RESNET18);
+    config.width = 4;
+    config.max_batch = MODEL_BATCH;
+    fb_model *m = NULL;
+    assert_int_equal(fb_model_create(&m, &config, be), FB_OK);
+    fb_model_init(m, 17);
+    return m;
+}
+
+static int check_model_shards(const fb_backend *be, fb_model *whole, float whole_loss,
+                              const float *images, const int32_t *labels, int ranks)
+{
+    static model_group mg;
+    memset(&mg, 0, sizeof mg);
+    mg.images = images;
+    mg.labels = labels;
+    mg.shards.ranks = ranks;
+    pthread_barrier_init(&mg.shards.barrier, NULL, (unsigned)ranks);
+    pthread_t thread[MAX_RANKS];
+    model_rank rank[MAX_RANKS];
+    for (int r = 0; r < ranks; r++) {
+        mg.shards.shard[r] = fb_tree_shard(MODEL_BATCH, r, ranks);
+        mg.model[r] = model_make(be);
+        rank[r] = (model_rank){&mg, {&mg.shards, r}};
+        assert_int_equal(pthread_create(&thread[r], NULL, model_rank_main, &rank[r]), 0);
+    }
+    for (int r = 0; r < ranks; r++)
+        pthread_join(thread[r], NULL);
+    pthread_barrier_destroy(&mg.shards.barrier);
+
+    int failures = 0, tensors = 0;
+    fb_registry *want = fb_model_registry(whole);
+    for (int t = 0; t < want->count; t++) {
+        const fb_tensor *w = &want->tensors[t];
+        float *values[MAX_RANKS];
+        if (w->role == FB_ROLE_PARAM) {
+            for (int r = 0; r < ranks; r++)
+                values[r] = fb_model_registry(mg.model[r])->tensors[t].grad;
+            failures += combined_differs(label("grad %s", w->name), &mg.shards, values, w->grad,
+                                         w->numel);
+            tensors++;
+        } else if (w->role == FB_ROLE_BUFFER) {
+            for (int r = 0; r < ranks; r++)
+                failures += differ(label("%s rank %d", w->name, r),
+                                   fb_model_registry(mg.model[r])->tensors[t].value, w->value,
+                                   w->numel * sizeof(float));
+            tensors++;
+        }
+    }
+    for (int r = 0; r < ranks; r++) {
+        failures += differ("loss", &mg.loss[r], &whole_loss, sizeof whole_loss);
+        fb_model_free(mg.model[r]);
+    }
+    printf("[model %s, batch %d, R = %d] loss, %d gradients and running statistics vs the whole "
+           "batch: %s\n", be->name, MODEL_BATCH, ranks, tensors,
+           failures ? "DIFFER (above) FAIL" : "all bit-identical");
+    return failures;
+}
+
+static void test_model_shards(void **state)
+{
+    (void)state;
+    float *images = random_floats((size_t)MODEL_BATCH * IMAGE_FLOATS, 601, 0.0f, 1.0f);
+    int32_t labels[MODEL_BATCH];
+    for (int n = 0; n < MODEL_BATCH; n++)
+        labels[n] = (n * 3 + 1) % 10;
+    const fb_backend *backends[] = {&fb_backend_cpu_ref, &fb_backend_cpu};
+    int failures = 0;
+    for (size_t b = 0; b < COUNT_OF(backends); b++) {
+        int saved = fb_get_threads();
+        fb_set_threads(1);
+        fb_model *whole = model_make(backends[b]);
+        fb_model_forward(whole, images, MODEL_BATCH, 1);
+        float loss = fb_model_loss(whole, labels, MODEL_BATCH);
+        fb_model_backward(whole, NULL, 0);
+        fb_set_threads(saved);
+        for (int ranks = 2; ranks <= 4; ranks *= 2)
+            failures += check_model_shards(backends[b], whole, loss, images, labels, ranks);
+        /* a view that is not a node of the tree is refused, and the model keeps working */
+        fb_batch_view straddles = {MODEL_BATCH, 5, 15, NULL, NULL};
+        fb_batch_view outside = {MODEL_BATCH, 10, 30, NULL, NULL};
+        failures += fb_model_set_batch_view(whole, &straddles) != FB_ERR_USAGE;
+        failures += fb_model_set_batch_view(whole, &outside) != FB_ERR_USAGE;
+        failures += fb_model_set_batch_view(whole, NULL) != FB_OK;
+        fb_model_free(whole);
+    }
+    free(images);
+    assert_int_equal(failures, 0);
+}
+
 typedef struct backend_case {
     const fb_backend *backend;
     int threads;
@@ -646,6 +772,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tree_reduce),
         cmocka_unit_test(test_conv_paths),
         cmocka_unit_test(test_shards_match_whole_batch),
+        cmocka_unit_test(test_model_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* cpu.c — the fast CPU backend: im2col + OpenBLAS sgemm, OpenMP elsewhere.
  *
- * Convolution. The batch is cut into chunks of S samples, S chosen from the
- * geometry alone so that one GEMM has at least ~512 columns (S = 1 for
- * 32×32 maps, 32 for 4×4 maps):
+ * Convolution. The batch is cut into chunks of at most S samples, S chosen
+ * from the geometry alone so that one GEMM has at least ~512 columns (S = 1
+ * for 32×32 maps, 32 for 4×4 maps), the chunks being nodes of the batch
+ * tree (list_chunks):
  *   forward        out_chunk[OC, S·P] = W[OC, CKK] × col[CKK, S·P]
  *   backward data  dcol[CKK, S·P]     = Wᵀ × dout_chunk[OC, S·P], then col2im
  *   backward filt. dW[OC, CKK]        = Σ_leaves dout_leaf × colᵀ (below)
@@ -16,9 +17,11 @@
  * follows the batch tree (core/batch_tree.h): a leaf of ≤ 4 samples is one
  * partial dW (one sgemm over the leaf's samples side by side, or for maps
  * of ≥ 512 pixels one sgemm per sample chained with β = 1), and partials
- * are added pairwise up the tree (tree_reduce.h). Threads own whole
- * subtrees, so the bits do not depend on the thread count, and a shard of
- * a batch computes exactly its node's partial (freqbias/batch_view.h).
+ * are added pairwise up the tree (tree_reduce.h). So that the partials stay
+ * in cache, dW is summed in blocks of input channels (≤ 512 KB each), each
+ * block's tree on its own. Threads own whole subtrees (or whole blocks), so
+ * the bits do not depend on the thread count, and a shard of a batch
+ * computes exactly its node's partial (freqbias/batch_view.h).
  *
  * 3×3 stride-1 pad-1 convolutions with at most 64 channels and a width
  * that is a multiple of 16 (the first ResNet stages) skip all of this and
@@ -31,18 +34,21 @@
  * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
  * channels / planes / elements with the per-unit bodies of kernels.h and
  * the tree sums of batch_sums.h, so they give the same bits as cpu-ref.
- * The linear layer's forward is one sgemm; its weight gradient and the loss
- * are tree sums shared with cpu-ref.
+ * The linear layer (row by row) and the loss share their bodies with
+ * cpu-ref too.
  *
  * Threads each phase can use at batch 128 (32 leaves): conv forward and
  * backward data, one per chunk or sample (128 on 32×32 maps, 128/S in
- * general; the direct kernels: one per sample); every filter gradient,
- * one per subtree of the tree, up to its 32 leaves, then all of them for
- * the element-wise additions at the top; BatchNorm, one per channel; the
- * elementwise ops, one per block of elements. Memory of the filter
- * gradient: (subtrees − 1) + threads × (depth of a subtree) partials of
- * OC·C·K·K floats (5 with 1 thread, 9 with 2, 31 with 32), never one per
- * sample (tree_reduce.h); the workspace query counts them.
+ * general; the direct kernels: one per sample); the filter gradient of the
+ * direct kernels, one per subtree, up to the 32 leaves (then all of them
+ * for the element-wise additions at the top); of the im2col path, one per
+ * channel block when there are at least as many blocks as threads (e.g. 19
+ * blocks for a 512-channel 3×3 layer), else one per subtree; BatchNorm, one
+ * per channel; the elementwise ops, one per block of elements. Memory of a
+ * filter gradient: (subtrees − 1) + threads × (depth of a subtree) partials
+ * (5 with 1 thread, 9 with 2, 31 with 32 at batch 128), or per thread
+ * 1 + depth block partials of ≤ 512 KB; never one per sample
+ * (tree_reduce.h); the workspace query counts them.
  */
 #include <cblas.h>
 #include <omp.h>
@@ -68,8 +74,7 @@
 /* How a convolution is cut into chunks (forward, backward data) and into
  * leaves × channel blocks (filter gradient). */
 typedef struct conv_plan {
-    int chunk_samples;       /* S                                               */
-    int chunks;              /* ceil(N / S)                                     */
+    int chunk_samples;       /* S: a chunk has at most S samples               */
     int direct;              /* 1×1, stride 1, pad 0 and S = 1: col = input     */
     int buffer_samples;      /* samples a thread's col holds: S, or a leaf     */
     size_t col_floats;       /* CKK · buffer_samples · P, one per thread        */
@@ -89,7 +94,6 @@ static conv_plan plan_conv(const fb_conv_geom *g)
     int S = (int)((GEMM_MIN_COLUMNS + P - 1) / P);
     int batch = g->batch > 1 ? g->batch : 1;
     plan.chunk_samples = S < 1 ? 1 : (S > batch ? batch : S);
-    plan.chunks = (g->batch + plan.chunk_samples - 1) / plan.chunk_samples;
     plan.direct = g->kernel == 1 && g->stride == 1 && g->pad == 0 && plan.chunk_samples == 1;
     /* S > 1: a filter leaf is unfolded whole, so the col buffer holds ≥ one leaf */
     int leaf = batch < FB_TREE_LEAF ? batch : FB_TREE_LEAF;
@@ -149,12 +153,41 @@ static size_t filter_floats(const conv_plan *plan, const fb_conv_geom *g, int th
     return block + tree_plan_floats(&tree);
 }
 
+/* Floats that hold the chunk list (one fb_tree_node per chunk, ≤ N). */
+static size_t chunk_list_floats(int batch)
+{
+    return round16((size_t)(batch > 0 ? batch : 1) * sizeof(fb_tree_node) / sizeof(float));
+}
+
 /* Workspace floats for `threads` threads: their col + gather buffers, the
- * gathered dout, and the filter gradient's partials. */
+ * gathered dout, the filter gradient's partials, the chunk list. */
 static size_t workspace_floats(const conv_plan *plan, const fb_conv_geom *g, int threads)
 {
     return (size_t)threads * per_thread_floats(plan) + round16(plan->dout_floats) +
-           filter_floats(plan, g, threads);
+           filter_floats(plan, g, threads) + chunk_list_floats(g->batch);
+}
+
+/* The chunks of the forward and backward data: the largest nodes of the
+ * batch tree with at most S samples (a leaf of more than S samples in
+ * pieces of S from its start). A chunk then holds the same samples whether
+ * the batch runs whole or as shards (nodes of the tree, batch_view.h): an
+ * sgemm's bits for a sample may depend on the column count and on the
+ * sample's place among the columns (OpenBLAS's edge kernels), so chunks
+ * cut from the op's first sample would break shard = whole. */
+static int list_chunks(fb_tree_node node, int S, fb_tree_node *out)
+{
+    if (node.hi - node.lo <= S) {
+        out[0] = node;
+        return 1;
+    }
+    if (fb_tree_is_leaf(node)) {
+        int count = 0;
+        for (int lo = node.lo; lo < node.hi; lo += S)
+            out[count++] = (fb_tree_node){lo, lo + S < node.hi ? lo + S : node.hi};
+        return count;
+    }
+    int left = list_chunks(fb_tree_left(node), S, out);
+    return left + list_chunks(fb_tree_right(node), S, out + left);
 }
 
 static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
@@ -204,6 +237,8 @@ typedef struct conv_run {
     float *thread_area;          /* per-thread col + gather buffers           */
     float *dout_gathered;        /* [OC, N·P] when S > 1 (filter gradient)     */
     float *filter_area;          /* block sums and tree partials              */
+    fb_tree_node *chunk;         /* [chunks] the forward's chunks of samples   */
+    int chunks;
     int threads;
 } conv_run;
 
@@ -219,6 +254,8 @@ static conv_run conv_run_make(const fb_conv_geom *g, void *workspace, size_t wor
     r.thread_area = workspace;
     r.dout_gathered = r.thread_area + (size_t)r.threads * per_thread_floats(&r.plan);
     r.filter_area = r.dout_gathered + round16(r.plan.dout_floats);
+    r.chunk = (fb_tree_node *)(r.filter_area + filter_floats(&r.plan, g, r.threads));
+    r.chunks = g->batch > 0 ? list_chunks((fb_tree_node){0, g->batch}, r.plan.chunk_samples, r.chunk) : 0;
     return r;
 }
 
@@ -229,13 +266,13 @@ typedef struct chunk_view {
     float *gathered;             /* [OC, S·P] when S > 1                          */
 } chunk_view;
 
-static chunk_view chunk_at(const conv_run *r, const fb_conv_geom *g, int chunk)
+static chunk_view chunk_at(const conv_run *r, int chunk)
 {
     chunk_view v;
     v.col = r->thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&r->plan);
     v.gathered = v.col + r->plan.col_floats;
-    v.first = chunk * r->plan.chunk_samples;
-    v.samples = g->batch - v.first < r->plan.chunk_samples ? g->batch - v.first : r->plan.chunk_samples;
+    v.first = r->chunk[chunk].lo;
+    v.samples = r->chunk[chunk].hi - r->chunk[chunk].lo;
     v.columns = (int)(v.samples * r->P);
     return v;
 }
@@ -254,8 +291,8 @@ static void cpu_conv2d_forward(float *out, const float *in, const float *weight,
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
-    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
-        chunk_view v = chunk_at(&r, g, chunk);
+    for (int chunk = 0; chunk < r.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, chunk);
         const float *source = in + v.first * r.in_sample;
         if (!r.plan.direct) {
             fb_im2col(v.col, source, g, v.samples);
@@ -291,8 +328,8 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
-    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
-        chunk_view v = chunk_at(&r, g, chunk);
+    for (int chunk = 0; chunk < r.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, chunk);
         const float *grad = dout + v.first * r.out_sample;
         if (r.plan.chunk_samples > 1) {
             to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
@@ -399,15 +436,16 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
                                        const float *in, const fb_conv_geom *g, void *workspace,
                                        size_t workspace_bytes)
 {
-    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
-    if (fb_conv3x3_selected(g))
+    if (fb_conv3x3_selected(g)) {
         fb_conv3x3_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
-    else if (fb_convsmall_selected(g))
+    } else if (fb_convsmall_selected(g)) {
         fb_convsmall_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
-    else
+    } else {
+        const conv_run r = conv_run_make(g, workspace, workspace_bytes);
         gemm_backward_filter(dweight, dout, in, g, &r);
+    }
     if (dbias)
-        conv_bias_grad(dbias, dout, g->batch, g->out_channels, r.P, 1);
+        conv_bias_grad(dbias, dout, g->batch, g->out_channels, (size_t)g->out_h * g->out_w, 1);
 }
 
 static void cpu_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
@@ -489,27 +527,28 @@ static void cpu_avgpool_backward(float *din, const float *dout, int batch, int c
         avgpool_backward_plane(din + plane * in_plane, dout + plane * out_plane, h, w, k);
 }
 
-/* out[N,OUT] = in[N,IN] × Wᵀ + b: one sgemm, bias added per row. */
+/* out[N,OUT] = in[N,IN] × Wᵀ + b, row by row (kernels.h; not one sgemm,
+ * whose bits for a row depend on the batch it is in — see list_chunks) */
 static void cpu_linear_forward(float *out, const float *in, const float *weight, const float *bias,
                                int batch, int in_f, int out_f)
 {
-    sgemm_serial(CblasNoTrans, CblasTrans, batch, out_f, in_f, in, in_f, weight, in_f, 0.0f, out,
-                 out_f);
-    if (bias)
-        for (int n = 0; n < batch; n++)
-            for (int o = 0; o < out_f; o++)
-                out[(size_t)n * out_f + o] += bias[o];
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < batch; n++)
+        linear_row(out + (size_t)n * out_f, in + (size_t)n * in_f, weight, bias, in_f, out_f);
 }
 
-/* din = dout × W; dW = doutᵀ × in and db = Σ_n dout in the batch tree's
- * order (batch_sums.h, the same bits as cpu-ref) */
+/* din = dout × W row by row; dW = doutᵀ × in and db = Σ_n dout in the batch
+ * tree's order (batch_sums.h); all the same bits as cpu-ref */
 static void cpu_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
                                 const float *in, const float *weight, int batch, int in_f,
                                 int out_f)
 {
-    if (din)
-        sgemm_serial(CblasNoTrans, CblasNoTrans, batch, in_f, out_f, dout, out_f, weight, in_f,
-                     0.0f, din, in_f);
+    if (din) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < batch; n++)
+            linear_input_grad_row(din + (size_t)n * in_f, dout + (size_t)n * out_f, weight, in_f,
+                                  out_f);
+    }
     linear_weight_grad(dweight, dbias, dout, in, batch, in_f, out_f, 1);
 }
 

@@ -234,12 +234,7 @@ static void ref_linear_forward(float *out, const float *in, const float *weight,
                                const float *bias, int batch, int in_f, int out_f)
 {
     for (int n = 0; n < batch; n++)
-        for (int o = 0; o < out_f; o++) {
-            double sum = 0.0;
-            for (int i = 0; i < in_f; i++)
-                sum += (double)in[(size_t)n * in_f + i] * weight[(size_t)o * in_f + i];
-            out[(size_t)n * out_f + o] = sum + (bias ? bias[o] : 0.0f);
-        }
+        linear_row(out + (size_t)n * out_f, in + (size_t)n * in_f, weight, bias, in_f, out_f);
 }
 
 static void ref_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
@@ -248,12 +243,8 @@ static void ref_linear_backward(float *din, float *dweight, float *dbias, const 
 {
     if (din)
         for (int n = 0; n < batch; n++)
-            for (int i = 0; i < in_f; i++) {
-                double sum = 0.0;
-                for (int o = 0; o < out_f; o++)
-                    sum += (double)dout[(size_t)n * out_f + o] * weight[(size_t)o * in_f + i];
-                din[(size_t)n * in_f + i] = sum;
-            }
+            linear_input_grad_row(din + (size_t)n * in_f, dout + (size_t)n * out_f, weight, in_f,
+                                  out_f);
     linear_weight_grad(dweight, dbias, dout, in, batch, in_f, out_f, 0);
 }
 

@@ -79,6 +79,32 @@ static inline void bn_eval_channel(float *out, const float *in, const float *gam
         }
 }
 
+/* One row of the linear layer: out[o] = Σ_i in[i]·W[o, i] + b[o] (b may
+ * be NULL), the sum in double, i in order, rounded once. */
+static inline void linear_row(float *out /* [OUT] */, const float *in /* [IN] */,
+                              const float *weight /* [OUT,IN] */, const float *bias, int in_f,
+                              int out_f)
+{
+    for (int o = 0; o < out_f; o++) {
+        double sum = 0.0;
+        for (int i = 0; i < in_f; i++)
+            sum += (double)in[i] * weight[(size_t)o * in_f + i];
+        out[o] = (float)(sum + (bias ? bias[o] : 0.0f));
+    }
+}
+
+/* din[i] = Σ_o dout[o]·W[o, i] of one row, in double, o in order. */
+static inline void linear_input_grad_row(float *din /* [IN] */, const float *dout /* [OUT] */,
+                                         const float *weight /* [OUT,IN] */, int in_f, int out_f)
+{
+    for (int i = 0; i < in_f; i++) {
+        double sum = 0.0;
+        for (int o = 0; o < out_f; o++)
+            sum += (double)dout[o] * weight[(size_t)o * in_f + i];
+        din[i] = (float)sum;
+    }
+}
+
 /* One plane of average pooling with kernel = stride = k. */
 static inline void avgpool_plane(float *out /* [H/k,W/k] */, const float *in /* [H,W] */,
                                  int h, int w, int k)
