@@ -221,8 +221,9 @@ static op_outputs run_ops(const fb_backend *b)
     float *d_dg = dev_nan(&d, BN_C), *d_db = dev_nan(&d, BN_C);
     float *d_edin = dev_nan(&d, BN_COUNT), *d_edg = dev_nan(&d, BN_C), *d_edb = dev_nan(&d, BN_C);
     b->batchnorm_forward_eval(d_eval, d_x, d_g, d_beta, d_rm0, d_rv0, BN_N, BN_C, BN_P);
-    b->batchnorm_forward_train(d_out, d_mean, d_inv, d_rm, d_rv, d_x, d_g, d_beta, BN_N, BN_C, BN_P);
-    b->batchnorm_backward(d_din, d_dg, d_db, d_dy, d_x, d_g, d_mean, d_inv, BN_N, BN_C, BN_P);
+    b->batchnorm_forward_train(d_out, d_mean, d_inv, d_rm, d_rv, d_x, d_g, d_beta, BN_N, BN_C, BN_P,
+                               NULL);
+    b->batchnorm_backward(d_din, d_dg, d_db, d_dy, d_x, d_g, d_mean, d_inv, BN_N, BN_C, BN_P, NULL);
     b->batchnorm_backward_eval(d_edin, d_edg, d_edb, d_dy, d_x, d_g, d_rm0, d_rv0, BN_N, BN_C,
                                BN_P);
     float **bn_host[] = {&o.bn_out, &o.bn_eval, &o.bn_din, &o.bne_din};
@@ -319,8 +320,8 @@ static op_outputs run_ops(const fb_backend *b)
     float *d_loss = dev_nan(&d, 1), *d_probs = dev_nan(&d, (size_t)CEN * CEK);
     float *d_dl = dev_nan(&d, (size_t)CEN * CEK);
     b->cross_entropy_forward(d_loss, d_probs, dev_upload(&d, logits, (size_t)CEN * CEK), d_labels,
-                             CEN, CEK);
-    b->cross_entropy_backward(d_dl, d_probs, d_labels, CEN, CEK);
+                             CEN, CEK, NULL);
+    b->cross_entropy_backward(d_dl, d_probs, d_labels, CEN, CEK, NULL);
     o.loss = host_floats(1);
     o.probs = host_floats((size_t)CEN * CEK);
     o.dlogits = host_floats((size_t)CEN * CEK);

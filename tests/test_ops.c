@@ -8,9 +8,11 @@
  *    and on the corner cases: 3×3 stride 1/2 pad 1, 1×1 stride 1/2 pad 0,
  *    3×3 pad 0, the CDES toy's 7×7 pad 3 with bias, batch 1, one input
  *    channel, odd H ≠ W, a batch the cpu backend cuts into GEMM chunks of 32
- *    samples plus a remainder of 8, and 32×32 maps whose filter gradient is
- *    summed in several slots. Every output buffer is pre-filled with NaN, so
- *    an op that leaves part of its output unwritten fails.
+ *    samples plus a remainder of 8, and batches whose filter gradient is a
+ *    tree of several leaves (core/batch_tree.h; test_batch_tree checks the
+ *    tree's bits, including batches split into shards). Every output
+ *    buffer is pre-filled with NaN, so an op that leaves part of its output
+ *    unwritten fails.
  * 2. The oracle's backward ops against central finite differences in double
  *    (h = 1e-6) of L = Σ probe·output for a random probe (TOL_FINITE_DIFF),
  *    which shows the oracle's gradients are the true ones: BatchNorm through
@@ -176,8 +178,8 @@ static const conv_case conv_cases[] = {
     {"one input channel 12x11", 3, 1, 12, 11, 4, 3, 1, 1, 1},
     {"chunks 32+8 (4x4 maps, batch 40)", 40, 4, 8, 8, 8, 3, 2, 1, 1},
     {"1x1 s2 chunks 32+8", 40, 8, 8, 8, 16, 1, 2, 0, 0},
-    {"filter slots (32x32 maps, batch 10)", 10, 3, 32, 32, 4, 3, 1, 1, 1},
-    {"filter slots (30x30 maps, batch 10, im2col)", 10, 3, 30, 30, 4, 3, 1, 1, 1},
+    {"filter tree 4+1 / 3+2 (32x32 maps, batch 10)", 10, 3, 32, 32, 4, 3, 1, 1, 1},
+    {"filter tree (30x30 maps, batch 10, im2col)", 10, 3, 30, 30, 4, 3, 1, 1, 1},
     /* the cpu backend's direct 3x3 path (cpu_conv3x3.c): width a multiple
      * of 16; channel counts off its 8-channel and 3-channel tiles; an odd
      * number of rows leaves a short tile of pixel vectors */
@@ -185,7 +187,7 @@ static const conv_case conv_cases[] = {
     {"direct 3x3 5x48 C5 OC11 odd", 2, 5, 5, 48, 11, 3, 1, 1, 1},
     {"direct 3x3 batch 1 7x16 C1 OC9", 1, 1, 7, 16, 9, 3, 1, 1, 1},
     {"direct 3x3 1x16 one row C9 OC2", 2, 9, 1, 16, 2, 3, 1, 1, 0},
-    {"direct 3x3 32x32 C17 OC3, 9 samples in 8 slots", 9, 17, 32, 32, 3, 3, 1, 1, 0},
+    {"direct 3x3 32x32 C17 OC3, 9 samples: leaves 3+2+2+2", 9, 17, 32, 32, 3, 3, 1, 1, 0},
     /* the cpu backend's channel-vectorised path (cpu_conv_small.c): channel
      * counts multiples of 16; tiles of 1, 2 and 3 channel vectors (4 = 2 + 2,
      * 5 = 3 + 2, 8 = 3 + 3 + 2; filter tiles 4 + 1); pixel counts off the
@@ -200,7 +202,7 @@ static const conv_case conv_cases[] = {
     {"small 1x1 s2 8x8 C16 OC32 (shortcut)", 3, 16, 8, 8, 32, 1, 2, 0, 0},
     {"small 1x1 s2 9x7 odd C32 OC16 bias", 2, 32, 9, 7, 16, 1, 2, 0, 1},
     {"small 1x1 s1 5x5 C16 OC64", 2, 16, 5, 5, 64, 1, 1, 0, 0},
-    {"small 3x3 s1 6x6 C16 OC16, 9 samples in 8 slots", 9, 16, 6, 6, 16, 3, 1, 1, 0},
+    {"small 3x3 s1 6x6 C16 OC16, 9 samples: leaves 3+2+2+2", 9, 16, 6, 6, 16, 3, 1, 1, 0},
     {"small 3x3 s2 32x32 C16 OC32 (layer2.0 conv1)", 2, 16, 32, 32, 32, 3, 2, 1, 0},
 };
 #define CONV_CASES (sizeof conv_cases / sizeof *conv_cases)
@@ -457,7 +459,7 @@ static int check_batchnorm_case(const fb_backend *backend, const bn_case *c)
     float *d_mean = device_nan(&s, channels);   /* [C]     */
     float *d_invstd = device_nan(&s, channels); /* [C]     */
     backend->batchnorm_forward_train(d_out, d_mean, d_invstd, d_running_mean, d_running_var, d_in,
-                                     d_gamma, d_beta, c->batch, c->channels, c->spatial);
+                                     d_gamma, d_beta, c->batch, c->channels, c->spatial, NULL);
     /* the backward gets the oracle's statistics, so it is tested alone */
     float *saved_mean = host_narrow(&s, want_mean, channels);          /* [C]     */
     float *saved_invstd = host_narrow(&s, want_invstd, channels);      /* [C]     */
@@ -468,7 +470,7 @@ static int check_batchnorm_case(const fb_backend *backend, const bn_case *c)
     float *d_dgamma = device_nan(&s, channels);       /* [C]     */
     float *d_dbeta = device_nan(&s, channels);        /* [C]     */
     backend->batchnorm_backward(d_din, d_dgamma, d_dbeta, d_dout, d_in, d_gamma, d_saved_mean,
-                                d_saved_invstd, c->batch, c->channels, c->spatial);
+                                d_saved_invstd, c->batch, c->channels, c->spatial, NULL);
 
     /* eval-mode backward with the original running statistics */
     double *want_din_eval = host_doubles(&s, count);   /* [N,C,P] */
@@ -727,12 +729,13 @@ static void test_cross_entropy_vs_oracle(void **state)
         float *d_loss = device_nan(&s, 1);      /* [1]   */
         float *d_probs = device_nan(&s, count); /* [N,K] */
         backend->cross_entropy_forward(d_loss, d_probs, device_floats(&s, logits, count), d_labels,
-                                       c->batch, c->classes);
+                                       c->batch, c->classes, NULL);
         /* the backward gets the oracle's probabilities, so it is tested alone */
         float *d_dlogits = device_nan(&s, count); /* [N,K] */
         float *oracle_probs = host_narrow(&s, want_probs, count);        /* [N,K] */
         float *d_oracle_probs = device_floats(&s, oracle_probs, count); /* [N,K] */
-        backend->cross_entropy_backward(d_dlogits, d_oracle_probs, d_labels, c->batch, c->classes);
+        backend->cross_entropy_backward(d_dlogits, d_oracle_probs, d_labels, c->batch, c->classes,
+                                        NULL);
         failures += differs_from_oracle(label("ce loss %s %s", backend->name, c->name),
                                         host_download(&s, d_loss, 1), &want_loss, 1);
         failures += differs_from_oracle(label("ce probs %s %s", backend->name, c->name),
@@ -1203,9 +1206,9 @@ static void run_every_op(const fb_backend *backend, op_results *r, int one_threa
     backend->batchnorm_forward_eval(d_eval, d_in, d_gamma, d_beta, d_running_mean, d_running_var,
                                     N, C, P);
     backend->batchnorm_forward_train(d_out, d_mean, d_invstd, d_running_mean, d_running_var, d_in,
-                                     d_gamma, d_beta, N, C, P);
+                                     d_gamma, d_beta, N, C, P, NULL);
     backend->batchnorm_backward(d_din, d_dgamma, d_dbeta, d_dout, d_in, d_gamma, d_mean, d_invstd,
-                                N, C, P);
+                                N, C, P, NULL);
     keep_result(r, "bn eval fwd", d_eval, count, 1);
     keep_result(r, "bn train fwd", d_out, count, 1);
     keep_result(r, "bn save_mean", d_mean, C, 1);
@@ -1271,8 +1274,8 @@ static void run_every_op(const fb_backend *backend, op_results *r, int one_threa
                                       (size_t)batch * sizeof(int32_t)); /* [N] */
     float *d_loss = device_nan(s, 1);                                   /* [1] */
     float *d_probs = device_nan(s, logits), *d_dlogits = device_nan(s, logits); /* [N,K] both */
-    backend->cross_entropy_forward(d_loss, d_probs, d_x, d_labels, batch, classes);
-    backend->cross_entropy_backward(d_dlogits, d_probs, d_labels, batch, classes);
+    backend->cross_entropy_forward(d_loss, d_probs, d_x, d_labels, batch, classes, NULL);
+    backend->cross_entropy_backward(d_dlogits, d_probs, d_labels, batch, classes, NULL);
     keep_result(r, "ce loss", d_loss, 1, 1);
     keep_result(r, "ce probs", d_probs, logits, 1);
     keep_result(r, "ce bwd", d_dlogits, logits, 1);

@@ -8,6 +8,12 @@
  * ones). Every backward entry OVERWRITES its outputs (never accumulates);
  * models add contributions explicitly with `add`.
  *
+ * Every sum over the samples of a batch (weight and bias gradients,
+ * BatchNorm statistics and backward sums, the loss) follows one tree over
+ * the samples (src/core/batch_tree.h), in every backend of this table that
+ * promises bits (cpu-ref, cpu): so the thread count does not change them,
+ * and a batch split into shards (freqbias/batch_view.h) gives the same bits.
+ *
  * Shapes: activations N×C×H×W (NCHW, contiguous), conv weights OC×IC×KH×KW,
  * linear weights OUT×IN (as PyTorch). A NULL entry means "not supported by
  * this backend"; fb_backend_check() reports it by name instead of crashing.
@@ -18,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "freqbias/batch_view.h"
 #include "freqbias/error.h"
 
 /* PyTorch BatchNorm2d defaults. */
@@ -60,19 +67,23 @@ typedef struct fb_backend {
 
     /* batchnorm2d over N·HW per channel. Train: batch statistics, biased
      * variance to normalise, running_var updated with the unbiased one,
-     * momentum FB_BN_MOMENTUM; saves mean and 1/sqrt(var+eps) per channel. */
+     * momentum FB_BN_MOMENTUM; saves mean and 1/sqrt(var+eps) per channel.
+     * `view` (NULL: the whole batch here) makes the statistics those of the
+     * whole batch when this call holds one shard (freqbias/batch_view.h). */
     void (*batchnorm_forward_train)(float *out, float *save_mean, float *save_invstd,
                                     float *running_mean, float *running_var, const float *in,
                                     const float *gamma, const float *beta, int batch,
-                                    int channels, int spatial);
+                                    int channels, int spatial, const fb_batch_view *view);
     void (*batchnorm_forward_eval)(float *out, const float *in, const float *gamma,
                                    const float *beta, const float *running_mean,
                                    const float *running_var, int batch, int channels,
                                    int spatial);
-    /* din, dgamma[C], dbeta[C] from dout, the forward input and saved stats */
+    /* din, dgamma[C], dbeta[C] from dout, the forward input and saved stats
+     * (view as in the forward; dγ, dβ then as batch_view.h says) */
     void (*batchnorm_backward)(float *din, float *dgamma, float *dbeta, const float *dout,
                                const float *in, const float *gamma, const float *save_mean,
-                               const float *save_invstd, int batch, int channels, int spatial);
+                               const float *save_invstd, int batch, int channels, int spatial,
+                               const fb_batch_view *view);
 
     /* the backward of batchnorm_forward_eval (a per-channel affine map):
      * din = dout·γ/sqrt(running_var+eps), dγ = Σ dout·x̂, dβ = Σ dout with
@@ -111,12 +122,14 @@ typedef struct fb_backend {
     void (*normalize_backward)(float *din, const float *dout, const float *in, const float *std,
                                int batch, int channels, int spatial);
 
-    /* loss[1] = mean_n (logsumexp(logits_n) − logits_n[label_n]); probs[N,K] saved */
+    /* loss[1] = mean_n (logsumexp(logits_n) − logits_n[label_n]); probs[N,K]
+     * saved. With a view: the mean over the whole batch, on every shard. */
     void (*cross_entropy_forward)(float *loss, float *probs, const float *logits,
-                                  const int32_t *labels, int batch, int classes);
-    /* dlogits = (probs − onehot(label)) / N */
+                                  const int32_t *labels, int batch, int classes,
+                                  const fb_batch_view *view);
+    /* dlogits = (probs − onehot(label)) / N, N the whole batch's size */
     void (*cross_entropy_backward)(float *dlogits, const float *probs, const int32_t *labels,
-                                   int batch, int classes);
+                                   int batch, int classes, const fb_batch_view *view);
 
     /* PyTorch SGD: g = grad + wd·param; buf = first ? g : momentum·buf + g;
      * param −= lr·buf  (no dampening, no Nesterov) */

@@ -23,6 +23,7 @@
 
 #include "freqbias/atomic_file.h"
 #include "freqbias/backend.h"
+#include "freqbias/batch_view.h"
 #include "freqbias/cdes.h"
 #include "freqbias/checkpoint.h"
 #include "freqbias/dataset.h"

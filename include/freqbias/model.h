@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "freqbias/backend.h"
+#include "freqbias/batch_view.h"
 #include "freqbias/tensor.h"
 
 typedef enum fb_arch {
@@ -79,6 +80,17 @@ size_t fb_model_param_count(const fb_model *model);
  * weights and biases U(−1/√fan_in, 1/√fan_in) (kaiming_uniform a=√5),
  * BatchNorm γ=1, β=0, running mean 0, var 1, batches 0. Resets SGD. */
 void fb_model_init(fb_model *model, uint64_t seed);
+
+/* Data-parallel training: this process holds the shard [view->lo, view->hi)
+ * of a batch of view->total samples (a node of the batch tree,
+ * core/batch_tree.h), and view->combine merges BatchNorm's and the loss's
+ * sums with the other shards' (freqbias/batch_view.h). Until it is cleared
+ * (view NULL), every fb_model_forward must pass n = hi − lo samples; the
+ * training forward then normalises with the whole batch's statistics, the
+ * loss is the whole batch's mean, and the gradients are this shard's share
+ * (added across shards in the tree's order they give the whole batch's).
+ * FB_ERR_USAGE if the shard is not a node of the tree or exceeds max_batch. */
+fb_status fb_model_set_batch_view(fb_model *model, const fb_batch_view *view);
 
 /* images[n, C, S, S] in [0,1] pixel space (ResNets) → logits[n, classes]
  * (toy model: output[n, 3, S, S]). training = 1 uses batch statistics and

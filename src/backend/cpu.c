@@ -1,22 +1,27 @@
 /* cpu.c — the fast CPU backend: im2col + OpenBLAS sgemm, OpenMP elsewhere.
  *
- * Convolution. The batch is cut into chunks of S samples, S chosen from the
- * geometry alone so that one GEMM has at least ~512 columns (S = 1 for
- * 32×32 maps, 32 for 4×4 maps):
+ * Convolution. The batch is cut into chunks of at most S samples, S chosen
+ * from the geometry alone so that one GEMM has at least ~512 columns (S = 1
+ * for 32×32 maps, 32 for 4×4 maps), the chunks being nodes of the batch
+ * tree (list_chunks):
  *   forward        out_chunk[OC, S·P] = W[OC, CKK] × col[CKK, S·P]
  *   backward data  dcol[CKK, S·P]     = Wᵀ × dout_chunk[OC, S·P], then col2im
- *   backward filt. dW[OC, CKK]        = Σ_chunks dout_chunk × colᵀ
+ *   backward filt. dW[OC, CKK]        = Σ_leaves dout_leaf × colᵀ (below)
  * with P = OH·OW and CKK = C·K·K. Chunks run in parallel on OpenMP threads,
  * each calling a single-threaded sgemm (OpenBLAS runs one thread inside a
  * parallel region, and sgemm_serial makes sure of it elsewhere); chunk
  * results land in disjoint samples, so forward and backward-data bits do not
  * depend on the thread count.
  *
- * The filter gradient is a sum over chunks. To keep its bits independent of
- * the thread count it is accumulated in a fixed number of "slots" chosen from
- * the geometry (at most 8, and at most 64 MB of partial sums): slot j sums
- * chunks j, j+slots, j+2·slots, ... in order, and the slots are added in
- * order at the end. Threads only decide which slot is computed where.
+ * The filter gradient is a sum over the batch, and like every batch sum it
+ * follows the batch tree (core/batch_tree.h): a leaf of ≤ 4 samples is one
+ * partial dW (one sgemm over the leaf's samples side by side, or for maps
+ * of ≥ 512 pixels one sgemm per sample chained with β = 1), and partials
+ * are added pairwise up the tree (tree_reduce.h). So that the partials stay
+ * in cache, dW is summed in blocks of input channels (≤ 512 KB each), each
+ * block's tree on its own. Threads own whole subtrees (or whole blocks), so
+ * the bits do not depend on the thread count, and a shard of a batch
+ * computes exactly its node's partial (freqbias/batch_view.h).
  *
  * 3×3 stride-1 pad-1 convolutions with at most 64 channels and a width
  * that is a multiple of 16 (the first ResNet stages) skip all of this and
@@ -27,9 +32,23 @@
  * kernels of cpu_conv_small.c, also chosen from the geometry alone.
  *
  * BatchNorm, pooling, the normaliser and elementwise ops parallelise over
- * channels / planes / elements with the per-unit bodies of kernels.h, so
- * they give the same bits as cpu-ref. The linear layer and cross-entropy are
- * tiny and run outside parallel regions.
+ * channels / planes / elements with the per-unit bodies of kernels.h and
+ * the tree sums of batch_sums.h, so they give the same bits as cpu-ref.
+ * The linear layer (row by row) and the loss share their bodies with
+ * cpu-ref too.
+ *
+ * Threads each phase can use at batch 128 (32 leaves): conv forward and
+ * backward data, one per chunk or sample (128 on 32×32 maps, 128/S in
+ * general; the direct kernels: one per sample); the filter gradient of the
+ * direct kernels, one per subtree, up to the 32 leaves (then all of them
+ * for the element-wise additions at the top); of the im2col path, one per
+ * channel block when there are at least as many blocks as threads (e.g. 19
+ * blocks for a 512-channel 3×3 layer), else one per subtree; BatchNorm, one
+ * per channel; the elementwise ops, one per block of elements. Memory of a
+ * filter gradient: (subtrees − 1) + threads × (depth of a subtree) partials
+ * (5 with 1 thread, 9 with 2, 31 with 32 at batch 128), or per thread
+ * 1 + depth block partials of ≤ 512 KB; never one per sample
+ * (tree_reduce.h); the workspace query counts them.
  */
 #include <cblas.h>
 #include <omp.h>
@@ -40,40 +59,55 @@
 #include "cpu_conv_small.h"
 #include "freqbias/backend.h"
 #include "im2col.h"
-#include "kernels.h"
+#include "batch_sums.h"
+#include "tree_reduce.h"
 
 #define GEMM_MIN_COLUMNS 512
-#define MAX_FILTER_SLOTS 8
-#define MAX_FILTER_SLOT_BYTES ((size_t)64 << 20)
 
-/* How a convolution is cut into chunks and filter-gradient slots. */
+/* Filter-gradient partials of at most this many floats (512 KB), so a leaf's
+ * sgemm output and the tree's additions stay in cache: dW is cut into blocks
+ * of input channels, and each block's tree is summed on its own. (Without
+ * blocks, the 512-channel layers of ResNet-18 width 64 add 9.4 MB partials
+ * 31 times per filter gradient, from memory.) */
+#define FILTER_BLOCK_FLOATS 131072
+
+/* How a convolution is cut into chunks (forward, backward data) and into
+ * leaves × channel blocks (filter gradient). */
 typedef struct conv_plan {
-    int chunk_samples;       /* S                                               */
-    int chunks;              /* ceil(N / S)                                     */
-    int slots;               /* filter-gradient partial sums                   */
+    int chunk_samples;       /* S: a chunk has at most S samples               */
     int direct;              /* 1×1, stride 1, pad 0 and S = 1: col = input     */
-    size_t col_floats;       /* CKK · S · P, one per thread                     */
-    size_t gather_floats;    /* OC · S · P when S > 1 (chunk-layout out/dout)   */
-    size_t slot_floats;      /* OC · CKK per slot beyond the first              */
+    int buffer_samples;      /* samples a thread's col holds: S, or a leaf     */
+    size_t col_floats;       /* CKK · buffer_samples · P, one per thread        */
+    size_t gather_floats;    /* OC · S · P when S > 1, one per thread           */
+    int block_channels;      /* input channels per filter-gradient block        */
+    size_t block_floats;     /* OC · block_channels · K·K: one partial          */
+    size_t dout_floats;      /* OC · N · P when S > 1: dout gathered by channel */
 } conv_plan;
+
+static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
 static conv_plan plan_conv(const fb_conv_geom *g)
 {
     conv_plan plan;
-    size_t P = (size_t)g->out_h * g->out_w;
-    size_t ckk = (size_t)g->in_channels * g->kernel * g->kernel;
+    size_t P = (size_t)g->out_h * g->out_w, KK = (size_t)g->kernel * g->kernel;
+    size_t ckk = (size_t)g->in_channels * KK;
     int S = (int)((GEMM_MIN_COLUMNS + P - 1) / P);
-    plan.chunk_samples = S < 1 ? 1 : (S > g->batch ? g->batch : S);
-    plan.chunks = (g->batch + plan.chunk_samples - 1) / plan.chunk_samples;
+    int batch = g->batch > 1 ? g->batch : 1;
+    plan.chunk_samples = S < 1 ? 1 : (S > batch ? batch : S);
     plan.direct = g->kernel == 1 && g->stride == 1 && g->pad == 0 && plan.chunk_samples == 1;
-    plan.col_floats = plan.direct ? 0 : ckk * plan.chunk_samples * P;
+    /* S > 1: a filter leaf is unfolded whole, so the col buffer holds ≥ one leaf */
+    int leaf = batch < FB_TREE_LEAF ? batch : FB_TREE_LEAF;
+    plan.buffer_samples = plan.chunk_samples > 1 && leaf > plan.chunk_samples ? leaf : plan.chunk_samples;
+    plan.col_floats = plan.direct ? 0 : ckk * plan.buffer_samples * P;
     plan.gather_floats = plan.chunk_samples > 1 ? (size_t)g->out_channels * plan.chunk_samples * P : 0;
-    size_t filter_floats = (size_t)g->out_channels * ckk;
-    int slots = plan.chunks < MAX_FILTER_SLOTS ? plan.chunks : MAX_FILTER_SLOTS;
-    while (slots > 1 && (size_t)(slots - 1) * filter_floats * sizeof(float) > MAX_FILTER_SLOT_BYTES)
-        slots--;
-    plan.slots = slots;
-    plan.slot_floats = filter_floats;
+    /* equal blocks of at most FILTER_BLOCK_FLOATS (one channel at least) */
+    size_t per_channel = (size_t)g->out_channels * KK;
+    int fit = (int)(FILTER_BLOCK_FLOATS / per_channel);
+    fit = fit < 1 ? 1 : fit > g->in_channels ? g->in_channels : fit;
+    int blocks = (g->in_channels + fit - 1) / fit;
+    plan.block_channels = (g->in_channels + blocks - 1) / blocks;
+    plan.block_floats = per_channel * plan.block_channels;
+    plan.dout_floats = plan.chunk_samples > 1 ? (size_t)g->out_channels * g->batch * P : 0;
     return plan;
 }
 
@@ -98,12 +132,62 @@ static void sgemm_serial(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m
 static size_t per_thread_floats(const conv_plan *plan)
 {
     /* rounded to 16 floats so every thread's block stays 64-byte aligned */
-    return (plan->col_floats + plan->gather_floats + 15) / 16 * 16;
+    return round16(plan->col_floats + plan->gather_floats);
 }
 
-static size_t slot_area_floats(const conv_plan *plan)
+static int filter_blocks(const conv_plan *plan, int in_channels)
 {
-    return (plan->slots - 1) * plan->slot_floats;
+    return (in_channels + plan->block_channels - 1) / plan->block_channels;
+}
+
+/* Floats of the filter gradient's block sums and tree partials: with at
+ * least as many blocks as threads each thread walks whole trees of its
+ * blocks (a sum + the tree's depth in partials each); otherwise the blocks
+ * go one after another, the threads sharing each tree (tree_reduce.h). */
+static size_t filter_floats(const conv_plan *plan, const fb_conv_geom *g, int threads)
+{
+    size_t block = round16(plan->block_floats);
+    if (filter_blocks(plan, g->in_channels) >= threads)
+        return (size_t)threads * (1 + fb_tree_depth(g->batch)) * block;
+    tree_plan tree = tree_plan_make(g->batch, plan->block_floats, threads);
+    return block + tree_plan_floats(&tree);
+}
+
+/* Floats that hold the chunk list (one fb_tree_node per chunk, ≤ N). */
+static size_t chunk_list_floats(int batch)
+{
+    return round16((size_t)(batch > 0 ? batch : 1) * sizeof(fb_tree_node) / sizeof(float));
+}
+
+/* Workspace floats for `threads` threads: their col + gather buffers, the
+ * gathered dout, the filter gradient's partials, the chunk list. */
+static size_t workspace_floats(const conv_plan *plan, const fb_conv_geom *g, int threads)
+{
+    return (size_t)threads * per_thread_floats(plan) + round16(plan->dout_floats) +
+           filter_floats(plan, g, threads) + chunk_list_floats(g->batch);
+}
+
+/* The chunks of the forward and backward data: the largest nodes of the
+ * batch tree with at most S samples (a leaf of more than S samples in
+ * pieces of S from its start). A chunk then holds the same samples whether
+ * the batch runs whole or as shards (nodes of the tree, batch_view.h): an
+ * sgemm's bits for a sample may depend on the column count and on the
+ * sample's place among the columns (OpenBLAS's edge kernels), so chunks
+ * cut from the op's first sample would break shard = whole. */
+static int list_chunks(fb_tree_node node, int S, fb_tree_node *out)
+{
+    if (node.hi - node.lo <= S) {
+        out[0] = node;
+        return 1;
+    }
+    if (fb_tree_is_leaf(node)) {
+        int count = 0;
+        for (int lo = node.lo; lo < node.hi; lo += S)
+            out[count++] = (fb_tree_node){lo, lo + S < node.hi ? lo + S : node.hi};
+        return count;
+    }
+    int left = list_chunks(fb_tree_left(node), S, out);
+    return left + list_chunks(fb_tree_right(node), S, out + left);
 }
 
 static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
@@ -113,21 +197,16 @@ static size_t cpu_conv2d_workspace(const fb_conv_geom *g)
     if (fb_convsmall_selected(g))
         return fb_convsmall_workspace(g, omp_get_max_threads());
     conv_plan plan = plan_conv(g);
-    size_t floats = slot_area_floats(&plan) + (size_t)omp_get_max_threads() * per_thread_floats(&plan);
-    return floats * sizeof(float);
+    return workspace_floats(&plan, g, omp_get_max_threads()) * sizeof(float);
 }
 
 /* Threads the workspace has room for (at least 1, at most OpenMP's). */
-static int usable_threads(const conv_plan *plan, size_t workspace_bytes)
+static int usable_threads(const conv_plan *plan, const fb_conv_geom *g, size_t workspace_bytes)
 {
-    size_t per_thread = per_thread_floats(plan) * sizeof(float);
-    size_t available = workspace_bytes / sizeof(float) > slot_area_floats(plan)
-                           ? workspace_bytes - slot_area_floats(plan) * sizeof(float)
-                           : 0;
     int threads = omp_get_max_threads();
-    if (per_thread > 0 && (size_t)threads * per_thread > available)
-        threads = (int)(available / per_thread);
-    return threads < 1 ? 1 : threads;
+    while (threads > 1 && workspace_floats(plan, g, threads) * sizeof(float) > workspace_bytes)
+        threads--;
+    return threads;
 }
 
 /* Copies sample-major dout[S][OC][P] into chunk layout [OC][S·P] (or back). */
@@ -155,8 +234,11 @@ typedef struct conv_run {
     int ckk;                     /* C·K·K                                      */
     size_t P;                    /* OH·OW                                      */
     size_t in_sample, out_sample; /* floats per sample of in / out             */
-    float *slot_area;            /* [slots − 1, OC·CKK] filter partial sums    */
     float *thread_area;          /* per-thread col + gather buffers           */
+    float *dout_gathered;        /* [OC, N·P] when S > 1 (filter gradient)     */
+    float *filter_area;          /* block sums and tree partials              */
+    fb_tree_node *chunk;         /* [chunks] the forward's chunks of samples   */
+    int chunks;
     int threads;
 } conv_run;
 
@@ -168,9 +250,12 @@ static conv_run conv_run_make(const fb_conv_geom *g, void *workspace, size_t wor
     r.P = (size_t)g->out_h * g->out_w;
     r.in_sample = (size_t)g->in_channels * g->in_h * g->in_w;
     r.out_sample = (size_t)g->out_channels * r.P;
-    r.slot_area = workspace;
-    r.thread_area = (float *)workspace + slot_area_floats(&r.plan);
-    r.threads = usable_threads(&r.plan, workspace_bytes);
+    r.threads = usable_threads(&r.plan, g, workspace_bytes);
+    r.thread_area = workspace;
+    r.dout_gathered = r.thread_area + (size_t)r.threads * per_thread_floats(&r.plan);
+    r.filter_area = r.dout_gathered + round16(r.plan.dout_floats);
+    r.chunk = (fb_tree_node *)(r.filter_area + filter_floats(&r.plan, g, r.threads));
+    r.chunks = g->batch > 0 ? list_chunks((fb_tree_node){0, g->batch}, r.plan.chunk_samples, r.chunk) : 0;
     return r;
 }
 
@@ -181,13 +266,13 @@ typedef struct chunk_view {
     float *gathered;             /* [OC, S·P] when S > 1                          */
 } chunk_view;
 
-static chunk_view chunk_at(const conv_run *r, const fb_conv_geom *g, int chunk)
+static chunk_view chunk_at(const conv_run *r, int chunk)
 {
     chunk_view v;
     v.col = r->thread_area + (size_t)omp_get_thread_num() * per_thread_floats(&r->plan);
     v.gathered = v.col + r->plan.col_floats;
-    v.first = chunk * r->plan.chunk_samples;
-    v.samples = g->batch - v.first < r->plan.chunk_samples ? g->batch - v.first : r->plan.chunk_samples;
+    v.first = r->chunk[chunk].lo;
+    v.samples = r->chunk[chunk].hi - r->chunk[chunk].lo;
     v.columns = (int)(v.samples * r->P);
     return v;
 }
@@ -206,8 +291,8 @@ static void cpu_conv2d_forward(float *out, const float *in, const float *weight,
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
-    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
-        chunk_view v = chunk_at(&r, g, chunk);
+    for (int chunk = 0; chunk < r.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, chunk);
         const float *source = in + v.first * r.in_sample;
         if (!r.plan.direct) {
             fb_im2col(v.col, source, g, v.samples);
@@ -243,8 +328,8 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
     const conv_run r = conv_run_make(g, workspace, workspace_bytes);
 
 #pragma omp parallel for num_threads(r.threads) schedule(static)
-    for (int chunk = 0; chunk < r.plan.chunks; chunk++) {
-        chunk_view v = chunk_at(&r, g, chunk);
+    for (int chunk = 0; chunk < r.chunks; chunk++) {
+        chunk_view v = chunk_at(&r, chunk);
         const float *grad = dout + v.first * r.out_sample;
         if (r.plan.chunk_samples > 1) {
             to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
@@ -258,41 +343,92 @@ static void cpu_conv2d_backward_data(float *din, const float *dout, const float 
     }
 }
 
-/* dweight by im2col + sgemm, summed over chunks in the fixed slots. */
-static void gemm_backward_filter(float *dweight, const float *dout, const float *in,
-                                 const fb_conv_geom *g, const conv_run *run)
+/* What a filter-gradient leaf reads: one block of input channels. */
+typedef struct filter_leaf_args {
+    const conv_run *run;
+    const fb_conv_geom *g;
+    const float *dout, *in;
+    int c_begin, c_end;
+} filter_leaf_args;
+
+/* partial[OC, (c_end − c_begin)·K·K] = the leaf's Σ dout × colᵀ over the
+ * block's channels. With S = 1 (maps of ≥ 512 pixels) one sgemm per
+ * sample, chained in sample order (β = 1 adds the sample's product to the
+ * leaf's sum so far); otherwise the leaf's samples side by side in one
+ * sgemm of leaf·P columns (dout already gathered by channel). */
+static void gemm_filter_leaf(float *partial, fb_tree_node leaf, int thread, void *ctx)
 {
-    const conv_run r = *run;
-#pragma omp parallel for num_threads(r.threads) schedule(static, 1)
-    for (int slot = 0; slot < r.plan.slots; slot++) {
-        float *partial = slot == 0 ? dweight : r.slot_area + (size_t)(slot - 1) * r.plan.slot_floats;
-        float beta = 0.0f;
-        for (int chunk = slot; chunk < r.plan.chunks; chunk += r.plan.slots) {
-            chunk_view v = chunk_at(&r, g, chunk);
-            const float *source = in + v.first * r.in_sample;
-            if (!r.plan.direct) {
-                fb_im2col(v.col, source, g, v.samples);
-                source = v.col;
-            }
-            const float *grad = dout + v.first * r.out_sample;
-            if (r.plan.chunk_samples > 1) {
-                to_chunk_layout(v.gathered, grad, v.samples, g->out_channels, r.P);
-                grad = v.gathered;
-            }
-            sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, r.ckk, v.columns, grad,
-                         v.columns, source, v.columns, beta, partial, r.ckk);
-            beta = 1.0f;
-        }
+    const filter_leaf_args *a = ctx;
+    const conv_run *r = a->run;
+    const fb_conv_geom *g = a->g;
+    const int rows = (a->c_end - a->c_begin) * g->kernel * g->kernel;
+    float *col = r->thread_area + (size_t)thread * per_thread_floats(&r->plan); /* [rows, leaf·P] */
+    if (r->plan.chunk_samples > 1) {
+        int samples = leaf.hi - leaf.lo, columns = (int)(samples * r->P);
+        fb_im2col_channels(col, a->in + leaf.lo * r->in_sample, g, samples, a->c_begin, a->c_end);
+        sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, rows, columns,
+                     r->dout_gathered + leaf.lo * r->P, (int)(g->batch * r->P), col, columns, 0.0f,
+                     partial, rows);
+        return;
     }
-    if (r.plan.slots > 1) {
-        size_t total = r.plan.slot_floats;
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < total; i++) {
-            float sum = dweight[i];
-            for (int slot = 1; slot < r.plan.slots; slot++)
-                sum += r.slot_area[(size_t)(slot - 1) * total + i];
-            dweight[i] = sum;
+    for (int n = leaf.lo; n < leaf.hi; n++) {
+        const float *source = a->in + n * r->in_sample + (size_t)a->c_begin * r->P; /* 1×1: col = in */
+        if (!r->plan.direct) {
+            fb_im2col_channels(col, a->in + n * r->in_sample, g, 1, a->c_begin, a->c_end);
+            source = col;
         }
+        sgemm_serial(CblasNoTrans, CblasTrans, g->out_channels, rows, (int)r->P,
+                     a->dout + n * r->out_sample, (int)r->P, source, (int)r->P,
+                     n == leaf.lo ? 0.0f : 1.0f, partial, rows);
+    }
+}
+
+/* dweight[:, block] = sum, the block's [OC, rows] columns of dweight[OC, CKK]. */
+static void store_block(float *dweight, const float *sum, const fb_conv_geom *g, int c_begin,
+                        int c_end, int ckk)
+{
+    size_t KK = (size_t)g->kernel * g->kernel, rows = (size_t)(c_end - c_begin) * KK;
+    for (int o = 0; o < g->out_channels; o++)
+        memcpy(dweight + (size_t)o * ckk + (size_t)c_begin * KK, sum + o * rows,
+               rows * sizeof(float));
+}
+
+/* dweight[OC, CKK] block by block of input channels, each block the batch
+ * tree's sum of its leaves' partials (filter_floats says how threads share
+ * the work; either way the bits are the tree's). */
+static void gemm_backward_filter(float *dweight, const float *dout, const float *in,
+                                 const fb_conv_geom *g, const conv_run *r)
+{
+    if (r->plan.chunk_samples > 1) { /* dout[N][OC][P] → [OC][N·P], rows in parallel */
+#pragma omp parallel for num_threads(r->threads) schedule(static)
+        for (int o = 0; o < g->out_channels; o++)
+            for (int n = 0; n < g->batch; n++)
+                memcpy(r->dout_gathered + ((size_t)o * g->batch + n) * r->P,
+                       dout + n * r->out_sample + o * r->P, r->P * sizeof(float));
+    }
+    const int KK = g->kernel * g->kernel, cb = r->plan.block_channels;
+    const int blocks = filter_blocks(&r->plan, g->in_channels);
+    const size_t stride = round16(r->plan.block_floats);
+    if (blocks >= r->threads) {
+        const size_t per_thread = (1 + (size_t)fb_tree_depth(g->batch)) * stride;
+#pragma omp parallel for num_threads(r->threads) schedule(static)
+        for (int b = 0; b < blocks; b++) {
+            int thread = omp_get_thread_num();
+            int c0 = b * cb, c1 = c0 + cb < g->in_channels ? c0 + cb : g->in_channels;
+            float *sum = r->filter_area + (size_t)thread * per_thread;
+            filter_leaf_args args = {r, g, dout, in, c0, c1};
+            tree_reduce_serial(sum, g->batch, (size_t)g->out_channels * (c1 - c0) * KK, stride,
+                               sum + stride, thread, gemm_filter_leaf, &args);
+            store_block(dweight, sum, g, c0, c1, r->ckk);
+        }
+        return;
+    }
+    for (int c0 = 0; c0 < g->in_channels; c0 += cb) {
+        int c1 = c0 + cb < g->in_channels ? c0 + cb : g->in_channels;
+        filter_leaf_args args = {r, g, dout, in, c0, c1};
+        tree_plan tree = tree_plan_make(g->batch, (size_t)g->out_channels * (c1 - c0) * KK, r->threads);
+        tree_reduce(r->filter_area, &tree, r->filter_area + stride, gemm_filter_leaf, &args);
+        store_block(dweight, r->filter_area, g, c0, c1, r->ckk);
     }
 }
 
@@ -300,34 +436,25 @@ static void cpu_conv2d_backward_filter(float *dweight, float *dbias, const float
                                        const float *in, const fb_conv_geom *g, void *workspace,
                                        size_t workspace_bytes)
 {
-    const conv_run r = conv_run_make(g, workspace, workspace_bytes);
-    if (fb_conv3x3_selected(g))
+    if (fb_conv3x3_selected(g)) {
         fb_conv3x3_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
-    else if (fb_convsmall_selected(g))
+    } else if (fb_convsmall_selected(g)) {
         fb_convsmall_backward_filter(dweight, dout, in, g, workspace, workspace_bytes);
-    else
+    } else {
+        const conv_run r = conv_run_make(g, workspace, workspace_bytes);
         gemm_backward_filter(dweight, dout, in, g, &r);
-    if (dbias) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < g->out_channels; o++) {
-            float sum = 0.0f;
-            for (int n = 0; n < g->batch; n++)
-                for (size_t p = 0; p < r.P; p++)
-                    sum += dout[n * r.out_sample + o * r.P + p];
-            dbias[o] = sum;
-        }
     }
+    if (dbias)
+        conv_bias_grad(dbias, dout, g->batch, g->out_channels, (size_t)g->out_h * g->out_w, 1);
 }
 
 static void cpu_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                         float *running_mean, float *running_var, const float *in,
                                         const float *gamma, const float *beta, int batch,
-                                        int channels, int spatial)
+                                        int channels, int spatial, const fb_batch_view *view)
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < channels; c++)
-        bn_train_channel(out, save_mean, save_invstd, running_mean, running_var, in, gamma, beta,
-                         batch, channels, spatial, c);
+    bn_forward_train_channels(out, save_mean, save_invstd, running_mean, running_var, in, gamma,
+                              beta, batch, channels, spatial, view, 1);
 }
 
 static void cpu_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
@@ -343,12 +470,11 @@ static void cpu_batchnorm_forward_eval(float *out, const float *in, const float 
 
 static void cpu_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *in, const float *gamma, const float *save_mean,
-                                   const float *save_invstd, int batch, int channels, int spatial)
+                                   const float *save_invstd, int batch, int channels, int spatial,
+                                   const fb_batch_view *view)
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < channels; c++)
-        bn_backward_channel(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
-                            channels, spatial, c);
+    bn_backward_channels(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
+                         channels, spatial, view, 1);
 }
 
 static void cpu_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta,
@@ -401,35 +527,29 @@ static void cpu_avgpool_backward(float *din, const float *dout, int batch, int c
         avgpool_backward_plane(din + plane * in_plane, dout + plane * out_plane, h, w, k);
 }
 
-/* out[N,OUT] = in[N,IN] × Wᵀ + b: one sgemm, bias added per row. */
+/* out[N,OUT] = in[N,IN] × Wᵀ + b, row by row (kernels.h; not one sgemm,
+ * whose bits for a row depend on the batch it is in — see list_chunks) */
 static void cpu_linear_forward(float *out, const float *in, const float *weight, const float *bias,
                                int batch, int in_f, int out_f)
 {
-    sgemm_serial(CblasNoTrans, CblasTrans, batch, out_f, in_f, in, in_f, weight, in_f, 0.0f, out,
-                 out_f);
-    if (bias)
-        for (int n = 0; n < batch; n++)
-            for (int o = 0; o < out_f; o++)
-                out[(size_t)n * out_f + o] += bias[o];
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < batch; n++)
+        linear_row(out + (size_t)n * out_f, in + (size_t)n * in_f, weight, bias, in_f, out_f);
 }
 
-/* din = dout × W, dW = doutᵀ × in, db = Σ_n dout */
+/* din = dout × W row by row; dW = doutᵀ × in and db = Σ_n dout in the batch
+ * tree's order (batch_sums.h); all the same bits as cpu-ref */
 static void cpu_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
                                 const float *in, const float *weight, int batch, int in_f,
                                 int out_f)
 {
-    if (din)
-        sgemm_serial(CblasNoTrans, CblasNoTrans, batch, in_f, out_f, dout, out_f, weight, in_f,
-                     0.0f, din, in_f);
-    sgemm_serial(CblasTrans, CblasNoTrans, out_f, in_f, batch, dout, out_f, in, in_f, 0.0f,
-                 dweight, in_f);
-    if (dbias)
-        for (int o = 0; o < out_f; o++) {
-            float sum = 0.0f;
-            for (int n = 0; n < batch; n++)
-                sum += dout[(size_t)n * out_f + o];
-            dbias[o] = sum;
-        }
+    if (din) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < batch; n++)
+            linear_input_grad_row(din + (size_t)n * in_f, dout + (size_t)n * out_f, weight, in_f,
+                                  out_f);
+    }
+    linear_weight_grad(dweight, dbias, dout, in, batch, in_f, out_f, 1);
 }
 
 static void cpu_normalize_forward(float *out, const float *in, const float *mean,

@@ -19,9 +19,11 @@
  *   pad(dout)[n,o,y+ky,x+kx]: the same kernel with the weight transposed and
  *   flipped and the roles of C and OC swapped.
  * Backward filter  dw[o,c,ky,kx] = Σ_n Σ_y Σ_x dout[n,o,y,x] ·
- *   pad(in)[n,c,y+ky,x+kx]: per 16-lane accumulator, lane l sums the pixels
- *   x ≡ l (mod 16) of every row and of every sample of its slot; the lanes
- *   are added in a fixed tree at the end of the slot.
+ *   pad(in)[n,c,y+ky,x+kx], over n in the batch tree's order (tree_reduce.h):
+ *   for a leaf, per 16-lane accumulator, lane l sums the pixels x ≡ l
+ *   (mod 16) of every row and of every sample of the leaf in order; the
+ *   lanes are added in a fixed tree to give the leaf's partial, and the
+ *   leaves' partials are added pairwise up the batch tree.
  *
  * Bits. Every output element is one chain of fused multiply-adds, starting
  * from 0, in the (c, ky, kx) order — padding taps included, they add w·0.
@@ -30,12 +32,14 @@
  * the vector FMA does), so both give identical bits; a different chain from
  * the im2col + sgemm path, so the direct path is chosen from the geometry
  * alone (fb_conv3x3_selected) and never from the thread count. Forward and
- * backward data give each output sample to one thread. The filter gradient
- * sums sample n into slot n mod S (S = min(8, N), fixed by the batch), the
- * samples of a slot in increasing order, and the slots in order at the end,
- * so its bits do not depend on the thread count either.
+ * backward data give each output sample to one thread. The filter gradient's
+ * threads own whole subtrees of the batch tree, so its bits do not depend on
+ * the thread count either (up to 32 threads work at batch 128, one per
+ * leaf), and a shard of a batch gives its node's partial.
  */
 #include "cpu_conv3x3.h"
+
+#include "tree_reduce.h"
 
 #include <math.h>
 #include <omp.h>
@@ -51,7 +55,6 @@ enum {
     TILE_VECTORS = 3,    /* pixel vectors per forward tile                    */
     FILTER_OC = 3,       /* output channels per filter-gradient tile          */
     TAPS = 9,            /* 3 × 3                                             */
-    MAX_SLOTS = 8,       /* filter-gradient partial sums                      */
     MAX_CHANNELS = 64,   /* larger layers stay on im2col + sgemm (faster there) */
 };
 
@@ -68,51 +71,53 @@ static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 
-static int slot_count(const fb_conv_geom *g) { return g->batch < MAX_SLOTS ? g->batch : MAX_SLOTS; }
-
-/* Where the workspace keeps what: shared parts first, then one block per thread. */
+/* Where the workspace keeps what: the packed weights, one block per thread,
+ * then the filter gradient's tree partials (tree_reduce.h). */
 typedef struct direct_layout {
     size_t packed_floats;   /* packed weights, [⌈OC'/4⌉, C'·9, 4]              */
-    size_t slot_floats;     /* [slots, OC·C·9] filter partial sums             */
     size_t padded_floats;   /* per thread: [max(C, OC), H+2, W+2]               */
     size_t lane_floats;     /* per thread: [OC·C·9, 16] filter lane sums       */
+    size_t weights;         /* OC·C·9                                          */
+    int batch;
 } direct_layout;
 
 static direct_layout layout_of(const fb_conv_geom *g)
 {
     direct_layout l;
     int widest = max_int(g->in_channels, g->out_channels);
-    size_t weights = (size_t)g->out_channels * g->in_channels * TAPS;
+    l.weights = (size_t)g->out_channels * g->in_channels * TAPS;
     l.packed_floats = round16((size_t)(widest + TILE_OC - 1) / TILE_OC * TILE_OC * widest * TAPS);
-    l.slot_floats = round16((size_t)slot_count(g) * weights);
     l.padded_floats = round16((size_t)widest * (g->in_h + 2) * (g->in_w + 2));
-    l.lane_floats = round16(weights * LANES);
+    l.lane_floats = round16(l.weights * LANES);
+    l.batch = g->batch;
     return l;
+}
+
+static size_t layout_floats(const direct_layout *l, int threads)
+{
+    tree_plan tree = tree_plan_make(l->batch, l->weights, threads);
+    return l->packed_floats + (size_t)threads * (l->padded_floats + l->lane_floats) +
+           tree_plan_floats(&tree);
 }
 
 size_t fb_conv3x3_workspace(const fb_conv_geom *g, int threads)
 {
     direct_layout l = layout_of(g);
-    return (l.packed_floats + l.slot_floats +
-            (size_t)threads * (l.padded_floats + l.lane_floats)) * sizeof(float);
+    return layout_floats(&l, threads) * sizeof(float);
 }
 
 /* Threads the workspace has room for (at least 1, at most OpenMP's). */
 static int usable_threads(const direct_layout *l, size_t workspace_bytes)
 {
-    size_t floats = workspace_bytes / sizeof(float), shared = l->packed_floats + l->slot_floats;
-    size_t per_thread = l->padded_floats + l->lane_floats;
     int threads = omp_get_max_threads();
-    size_t room = floats > shared ? (floats - shared) / per_thread : 0;
-    if ((size_t)threads > room)
-        threads = (int)room;
-    return threads < 1 ? 1 : threads;
+    while (threads > 1 && layout_floats(l, threads) * sizeof(float) > workspace_bytes)
+        threads--;
+    return threads;
 }
 
-static float *thread_block(float *workspace, const direct_layout *l)
+static float *thread_block(float *workspace, const direct_layout *l, int thread)
 {
-    return workspace + l->packed_floats + l->slot_floats +
-           (size_t)omp_get_thread_num() * (l->padded_floats + l->lane_floats);
+    return workspace + l->packed_floats + (size_t)thread * (l->padded_floats + l->lane_floats);
 }
 
 /* ---- data movement ---------------------------------------------------------- */
@@ -290,7 +295,7 @@ static void convolve_batch(float *out, const float *in, const float *bias, int b
     int threads = usable_threads(l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < batch; n++) {
-        float *padded = thread_block(workspace, l);
+        float *padded = thread_block(workspace, l, omp_get_thread_num());
         pad_planes(padded, in + (size_t)n * ins * s.pixels, ins, h, w);
         convolve_sample(out + (size_t)n * outs * s.pixels, padded, workspace, bias, &s, ins, outs);
     }
@@ -398,40 +403,45 @@ static float lane_total(const float *lane /* [16] */)
     return half[0] + half[1];
 }
 
+/* What a filter-gradient leaf reads. */
+typedef struct filter_leaf_args {
+    float *workspace;
+    const direct_layout *layout;
+    const plane_shape *shape;
+    const float *dout, *in; /* [N, OC, H, W], [N, C, H, W] */
+    int C, OC;
+} filter_leaf_args;
+
+/* partial[OC·C·9] = the leaf's filter gradient: its samples into the
+ * thread's 16 lanes per weight, in order, then each weight's lane total. */
+static void filter_leaf(float *partial, fb_tree_node leaf, int thread, void *ctx)
+{
+    const filter_leaf_args *a = ctx;
+    const plane_shape *s = a->shape;
+    float *padded = thread_block(a->workspace, a->layout, thread);
+    float *lanes = padded + a->layout->padded_floats;
+    memset(lanes, 0, a->layout->weights * LANES * sizeof(float));
+    for (int n = leaf.lo; n < leaf.hi; n++) {
+        pad_planes(padded, a->in + (size_t)n * a->C * s->pixels, a->C, s->h, s->w);
+        const float *grad = a->dout + (size_t)n * a->OC * s->pixels;
+        for (int c = 0; c < a->C; c++)
+            for (int o0 = 0; o0 < a->OC; o0 += FILTER_OC) {
+                filter_args f = {lanes, grad, padded + c * s->pad_plane, s, a->C, o0, c};
+                filter_tile_any(&f, a->OC - o0 < FILTER_OC ? a->OC - o0 : FILTER_OC);
+            }
+    }
+    for (size_t i = 0; i < a->layout->weights; i++)
+        partial[i] = lane_total(lanes + i * LANES);
+}
+
 void fb_conv3x3_backward_filter(float *dweight, const float *dout, const float *in,
                                 const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
 {
     direct_layout l = layout_of(g);
     plane_shape s = plane_shape_of(g->in_h, g->in_w);
-    const int C = g->in_channels, OC = g->out_channels, slots = slot_count(g);
-    const size_t weights = (size_t)OC * C * TAPS;
-    float *slot_area = (float *)workspace + l.packed_floats; /* [slots, OC·C·9] */
     int threads = usable_threads(&l, workspace_bytes);
-
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int slot = 0; slot < slots; slot++) {
-        float *padded = thread_block(workspace, &l);
-        float *lanes = padded + l.padded_floats;
-        memset(lanes, 0, weights * LANES * sizeof(float));
-        for (int n = slot; n < g->batch; n += slots) {
-            pad_planes(padded, in + (size_t)n * C * s.pixels, C, s.h, s.w);
-            const float *grad = dout + (size_t)n * OC * s.pixels;
-            for (int c = 0; c < C; c++)
-                for (int o0 = 0; o0 < OC; o0 += FILTER_OC) {
-                    filter_args a = {lanes, grad, padded + c * s.pad_plane, &s, C, o0, c};
-                    filter_tile_any(&a, OC - o0 < FILTER_OC ? OC - o0 : FILTER_OC);
-                }
-        }
-        float *partial = slot_area + (size_t)slot * weights;
-        for (size_t i = 0; i < weights; i++)
-            partial[i] = lane_total(lanes + i * LANES);
-    }
-
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < weights; i++) {
-        float sum = slot_area[i];
-        for (int slot = 1; slot < slots; slot++)
-            sum += slot_area[(size_t)slot * weights + i];
-        dweight[i] = sum;
-    }
+    filter_leaf_args args = {workspace, &l, &s, dout, in, g->in_channels, g->out_channels};
+    tree_plan tree = tree_plan_make(g->batch, l.weights, threads);
+    float *tree_area = thread_block(workspace, &l, threads);
+    tree_reduce(dweight, &tree, tree_area, filter_leaf, &args);
 }

@@ -30,14 +30,15 @@
  * Backward filter  dw[o,c,t] = Σ_n Σ_q xT[row(q,t), c] · dT[q, o]
  *   tile: J input channels × B vectors of output channels at one tap (8 × 1-3,
  *   or 6, 6, 4 per 16 channels × 4: ≤ 24 accumulators); the
- *   sum is one fma chain over (n, q) for the samples n of a slot (n mod S,
- *   S = min(8, N), fixed by the batch), continued from the slot's memory;
- *   the slots are added in order at the end, as in cpu_conv3x3.c.
+ *   sum is one fma chain over (n, q) for the samples n of a leaf of the
+ *   batch tree, continued from the leaf's memory; the leaves' partials are
+ *   added pairwise up the tree (tree_reduce.h), as in cpu_conv3x3.c.
  *
  * Bits. The AVX-512 tiles (built when the compiler targets AVX-512) and the
  * portable fmaf twins below them make the same chains, so both give
  * identical bits. Forward and backward data give each sample to one thread;
- * the filter gradient's slots do not depend on the thread count. The chains
+ * the filter gradient's threads own whole subtrees of the batch tree (up to
+ * 32 at batch 128), so its bits do not depend on the thread count. The chains
  * differ from the im2col + sgemm path, so the path is chosen from the
  * geometry alone (fb_convsmall_selected).
  */
@@ -48,6 +49,7 @@
 #include <string.h>
 
 #include "cpu_conv3x3.h"
+#include "tree_reduce.h"
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -58,7 +60,7 @@ enum {
     MAX_VECTORS = 4,    /* channel vectors per filter-gradient tile           */
     TILE_VECTORS = 3,   /* channel vectors per forward / backward-data tile   */
     TILE_PIXELS = 8,    /* pixels per forward / backward-data tile            */
-    MAX_SLOTS = 8,      /* filter-gradient partial sums                        */
+    MAX_GROUP = FB_TREE_LEAF, /* samples transposed at once: at most a leaf    */
     MAX_CHANNELS = 128, /* measured only up to here (ResNet-18 width 16)       */
     MAX_OUT_PIXELS = 256,
 };
@@ -101,16 +103,17 @@ static small_shape shape_of(const fb_conv_geom *g)
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 
-static int slot_count(const fb_conv_geom *g) { return g->batch < MAX_SLOTS ? g->batch : MAX_SLOTS; }
-
-/* Shared: packed weights [KK·C·OC], slots [S, KK·C·OC]; per thread: `group`
- * xT blocks, then `group` dT blocks. The filter gradient transposes `group`
- * samples of a slot at once and runs each tile over all of them, so a
- * slot's partial sums are read and written once per group, not per sample
- * (on 4×4 maps they are larger than the sample); the fma chain is the same. */
+/* Shared: packed weights [KK·C·OC] and the filter gradient's total
+ * [KK, C, OC] (also the scratch of the forward's packing); per thread:
+ * `group` xT blocks, then `group` dT blocks; then the filter gradient's tree
+ * partials (tree_reduce.h). The filter gradient transposes `group` samples
+ * of a leaf at once and runs each tile over all of them, so a leaf's
+ * partial sums are read and written once per group, not per sample (on
+ * 4×4 maps they are larger than the sample); the fma chain is the same. */
 typedef struct small_layout {
-    size_t packed_floats, slot_floats, padded_floats, grad_floats;
-    int group;
+    size_t packed_floats, total_floats, padded_floats, grad_floats;
+    size_t weights;           /* KK·C·OC */
+    int group, batch;
 } small_layout;
 
 enum { GROUP_FLOATS = 65536 }; /* 256 KB of transposed samples per thread */
@@ -119,10 +122,10 @@ static small_layout layout_of(const fb_conv_geom *g)
 {
     small_shape s = shape_of(g);
     size_t weights = (size_t)s.KK * s.C * s.OC;
-    small_layout l = {round16(weights), round16((size_t)slot_count(g) * weights),
-                      round16(s.padded_rows * s.C), round16(s.P * s.OC), 1};
+    small_layout l = {round16(weights), round16(weights), round16(s.padded_rows * s.C),
+                      round16(s.P * s.OC), weights, 1, g->batch};
     size_t fit = GROUP_FLOATS / (l.padded_floats + l.grad_floats);
-    l.group = fit < 1 ? 1 : fit > MAX_SLOTS ? MAX_SLOTS : (int)fit;
+    l.group = fit < 1 ? 1 : fit > MAX_GROUP ? MAX_GROUP : (int)fit;
     return l;
 }
 
@@ -131,28 +134,30 @@ static size_t per_thread_floats(const small_layout *l)
     return (size_t)l->group * (l->padded_floats + l->grad_floats);
 }
 
+static size_t layout_floats(const small_layout *l, int threads)
+{
+    tree_plan tree = tree_plan_make(l->batch, l->weights, threads);
+    return l->packed_floats + l->total_floats + (size_t)threads * per_thread_floats(l) +
+           tree_plan_floats(&tree);
+}
+
 size_t fb_convsmall_workspace(const fb_conv_geom *g, int threads)
 {
     small_layout l = layout_of(g);
-    return (l.packed_floats + l.slot_floats +
-            (size_t)threads * per_thread_floats(&l)) * sizeof(float);
+    return layout_floats(&l, threads) * sizeof(float);
 }
 
 static int usable_threads(const small_layout *l, size_t workspace_bytes)
 {
-    size_t floats = workspace_bytes / sizeof(float), shared = l->packed_floats + l->slot_floats;
-    size_t per_thread = per_thread_floats(l);
     int threads = omp_get_max_threads();
-    size_t room = floats > shared ? (floats - shared) / per_thread : 0;
-    if ((size_t)threads > room)
-        threads = (int)room;
-    return threads < 1 ? 1 : threads;
+    while (threads > 1 && layout_floats(l, threads) * sizeof(float) > workspace_bytes)
+        threads--;
+    return threads;
 }
 
-static float *thread_block(float *workspace, const small_layout *l)
+static float *thread_block(float *workspace, const small_layout *l, int thread)
 {
-    return workspace + l->packed_floats + l->slot_floats +
-           (size_t)omp_get_thread_num() * per_thread_floats(l);
+    return workspace + l->packed_floats + l->total_floats + (size_t)thread * per_thread_floats(l);
 }
 
 /* ---- data movement ---------------------------------------------------------- */
@@ -483,11 +488,11 @@ void fb_convsmall_forward(float *out, const float *in, const float *weight, cons
     small_shape s = shape_of(g);
     small_layout l = layout_of(g);
     float *packed = workspace;
-    pack_forward(packed, packed + l.packed_floats, weight, &s); /* scratch: the slot area */
+    pack_forward(packed, packed + l.packed_floats, weight, &s); /* scratch: the total area */
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
-        float *xT = thread_block(workspace, &l), *dT = xT + (size_t)l.group * l.padded_floats;
+        float *xT = thread_block(workspace, &l, omp_get_thread_num()), *dT = xT + (size_t)l.group * l.padded_floats;
         to_padded_rows(xT, in + (size_t)n * s.C * s.h * s.w, &s);
         tile_args a = {&s, packed, xT, dT, NULL, 0, 0, 0};
         run_tiles(a, s.OC / LANES, 0);
@@ -505,7 +510,7 @@ void fb_convsmall_backward_data(float *din, const float *dout, const float *weig
     int threads = usable_threads(&l, workspace_bytes);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int n = 0; n < g->batch; n++) {
-        float *dinT = thread_block(workspace, &l), *dT = dinT + (size_t)l.group * l.padded_floats;
+        float *dinT = thread_block(workspace, &l, omp_get_thread_num()), *dT = dinT + (size_t)l.group * l.padded_floats;
         memset(dinT, 0, s.padded_rows * s.C * sizeof(float));
         to_pixel_major(dT, dout + (size_t)n * s.OC * s.P, s.P, s.OC);
         tile_args a = {&s, packed, NULL, dT, dinT, 0, 0, 0};
@@ -602,54 +607,60 @@ static int filter_tile_any(const filter_args *a, int B)
 }
 #endif
 
+/* What a filter-gradient leaf reads. */
+typedef struct filter_leaf_args {
+    float *workspace;
+    const small_layout *layout;
+    const small_shape *shape;
+    const float *dout, *in; /* [N, OC, OH, OW], [N, C, H, W] */
+} filter_leaf_args;
+
+/* partial[KK, C, OC] = the leaf's filter gradient: one fma chain per weight
+ * over the leaf's samples in order (in groups of `group` transposed samples). */
+static void filter_leaf(float *partial, fb_tree_node leaf, int thread, void *ctx)
+{
+    const filter_leaf_args *a = ctx;
+    const small_shape *s = a->shape;
+    const small_layout *l = a->layout;
+    const int vectors = s->OC / LANES;
+    float *xT = thread_block(a->workspace, l, thread), *dT = xT + (size_t)l->group * l->padded_floats;
+    memset(partial, 0, l->weights * sizeof(float));
+    for (int first = leaf.lo; first < leaf.hi; first += l->group) {
+        int samples = leaf.hi - first < l->group ? leaf.hi - first : l->group;
+        for (int i = 0; i < samples; i++) {
+            int n = first + i;
+            to_padded_rows(xT + i * l->padded_floats, a->in + (size_t)n * s->C * s->h * s->w, s);
+            to_pixel_major(dT + i * l->grad_floats, a->dout + (size_t)n * s->OC * s->P, s->P, s->OC);
+        }
+        for (int t = 0; t < s->KK; t++)
+            for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
+                int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS;
+                for (int c0 = 0; c0 < s->C;) {
+                    filter_args f = {s,       partial, xT, dT, l->padded_floats, l->grad_floats,
+                                     samples, t,       c0, v0};
+                    c0 += filter_tile_any(&f, B);
+                }
+            }
+    }
+}
+
 void fb_convsmall_backward_filter(float *dweight, const float *dout, const float *in,
                                   const fb_conv_geom *g, void *workspace, size_t workspace_bytes)
 {
     small_shape s = shape_of(g);
     small_layout l = layout_of(g);
-    const int slots = slot_count(g), vectors = s.OC / LANES;
-    const size_t weights = (size_t)s.KK * s.C * s.OC;
-    float *slot_area = (float *)workspace + l.packed_floats; /* [slots, KK, C, OC] */
     int threads = usable_threads(&l, workspace_bytes);
+    float *total = (float *)workspace + l.packed_floats; /* [KK, C, OC] */
+    filter_leaf_args args = {workspace, &l, &s, dout, in};
+    tree_plan tree = tree_plan_make(g->batch, l.weights, threads);
+    tree_reduce(total, &tree, thread_block(workspace, &l, threads), filter_leaf, &args);
 
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int slot = 0; slot < slots; slot++) {
-        float *xT = thread_block(workspace, &l), *dT = xT + (size_t)l.group * l.padded_floats;
-        float *partial = slot_area + (size_t)slot * weights;
-        memset(partial, 0, weights * sizeof(float));
-        for (int first = slot; first < g->batch; first += slots * l.group) {
-            int samples = 0; /* the slot's samples first, first + slots, ... (at most `group`) */
-            for (int n = first; n < g->batch && samples < l.group; n += slots, samples++) {
-                to_padded_rows(xT + samples * l.padded_floats, in + (size_t)n * s.C * s.h * s.w, &s);
-                to_pixel_major(dT + samples * l.grad_floats, dout + (size_t)n * s.OC * s.P, s.P,
-                               s.OC);
-            }
-            for (int t = 0; t < s.KK; t++)
-                for (int v0 = 0; v0 < vectors; v0 += MAX_VECTORS) {
-                    int B = vectors - v0 < MAX_VECTORS ? vectors - v0 : MAX_VECTORS;
-                    for (int c0 = 0; c0 < s.C;) {
-                        filter_args a = {&s,        partial, xT, dT, l.padded_floats, l.grad_floats,
-                                         samples,   t,       c0, v0};
-                        c0 += filter_tile_any(&a, B);
-                    }
-                }
-        }
-    }
-
-    /* slot 0 += slots 1.. in order (contiguous), then dweight[o, c, t] = slot 0 [t, c, o]
-     * through [C, OC] → [OC, C] transposes per tap */
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < weights; i++) {
-        float sum = slot_area[i];
-        for (int slot = 1; slot < slots; slot++)
-            sum += slot_area[(size_t)slot * weights + i];
-        slot_area[i] = sum;
-    }
+    /* dweight[o, c, t] = total[t, c, o] through [C, OC] → [OC, C] transposes per tap */
     float *by_tap = (float *)workspace; /* [KK, OC, C], in the packed-weight area */
     row_map identity = {s.OC, 0, s.OC};
     size_t per_tap = (size_t)s.C * s.OC;
     for (int t = 0; t < s.KK; t++)
-        rows_to_planes(by_tap + t * per_tap, slot_area + t * per_tap, NULL, s.OC, (size_t)s.C,
+        rows_to_planes(by_tap + t * per_tap, total + t * per_tap, NULL, s.OC, (size_t)s.C,
                        &identity);
     for (int o = 0; o < s.OC; o++)
         for (int c = 0; c < s.C; c++)

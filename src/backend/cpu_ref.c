@@ -9,7 +9,12 @@
  * close to the exact answer as a float output can be: in a ReLU network a
  * pre-activation within float rounding of 0 flips that element's gradient,
  * so the oracle keeps its own rounding as small as possible.
- * Statistics (BatchNorm sums, loss) accumulate in double too.
+ * Statistics (BatchNorm sums, loss) accumulate in double too. Every sum
+ * over the samples of a batch (weight and bias gradients, BatchNorm sums,
+ * the loss) follows the batch tree (core/batch_tree.h, batch_sums.h), so a
+ * batch split into shards gives the same bits (freqbias/batch_view.h); for
+ * the weight gradients that means one float rounding per leaf of ≤ 4
+ * samples and float additions up the tree, not one rounding in all.
  *
  * PyTorch equivalents: F.conv2d, F.batch_norm, F.relu, torch.add,
  * F.avg_pool2d, F.linear, clamp + normalise, F.cross_entropy, optim.SGD.
@@ -18,7 +23,7 @@
 #include <string.h>
 
 #include "freqbias/backend.h"
-#include "kernels.h"
+#include "batch_sums.h"
 
 static void *ref_alloc(size_t bytes)
 {
@@ -100,52 +105,66 @@ static void ref_conv2d_backward_data(float *din, const float *dout, const float 
                 }
 }
 
+/* One weight's gradient over one leaf of the batch tree: the chain of
+ * dout·in products over the leaf's samples, rows and columns, in double. */
+typedef struct filter_element {
+    const float *dout, *in;
+    const fb_conv_geom *g;
+    int o, c, ky, kx;
+} filter_element;
+
+static double filter_element_leaf(const void *ctx, fb_tree_node leaf)
+{
+    const filter_element *e = ctx;
+    const fb_conv_geom *g = e->g;
+    double sum = 0.0;
+    for (int n = leaf.lo; n < leaf.hi; n++)
+        for (int y = 0; y < g->out_h; y++) {
+            int iy = y * g->stride - g->pad + e->ky;
+            if (iy < 0 || iy >= g->in_h)
+                continue;
+            for (int x = 0; x < g->out_w; x++) {
+                int ix = x * g->stride - g->pad + e->kx;
+                if (ix < 0 || ix >= g->in_w)
+                    continue;
+                sum += (double)e->dout[((size_t)(n * g->out_channels + e->o) * g->out_h + y) * g->out_w + x] *
+                       e->in[((size_t)(n * g->in_channels + e->c) * g->in_h + iy) * g->in_w + ix];
+            }
+        }
+    return sum;
+}
+
 /* dw[o,c,ky,kx] = Σ_n Σ_y Σ_x dout[n,o,y,x] · in[n,c,y·s−p+ky, x·s−p+kx];
- * dbias[o] = Σ_n Σ_y Σ_x dout[n,o,y,x] */
+ * dbias[o] = Σ_n Σ_y Σ_x dout[n,o,y,x]; both over n in the batch tree's
+ * order: each leaf chained in double and rounded to float, the leaves added
+ * up the tree in float, as shards exchange gradients (batch_view.h). */
 static void ref_conv2d_backward_filter(float *dweight, float *dbias, const float *dout,
                                        const float *in, const fb_conv_geom *g, void *ws,
                                        size_t wsb)
 {
     (void)ws; (void)wsb;
     const int K = g->kernel;
+    fb_tree_node batch = {0, g->batch};
     for (int o = 0; o < g->out_channels; o++)
         for (int c = 0; c < g->in_channels; c++)
             for (int ky = 0; ky < K; ky++)
                 for (int kx = 0; kx < K; kx++) {
-                    double sum = 0.0;
-                    for (int n = 0; n < g->batch; n++)
-                        for (int y = 0; y < g->out_h; y++) {
-                            int iy = y * g->stride - g->pad + ky;
-                            if (iy < 0 || iy >= g->in_h)
-                                continue;
-                            for (int x = 0; x < g->out_w; x++) {
-                                int ix = x * g->stride - g->pad + kx;
-                                if (ix < 0 || ix >= g->in_w)
-                                    continue;
-                                sum += (double)dout[((size_t)(n * g->out_channels + o) * g->out_h + y) * g->out_w + x] *
-                                       in[((size_t)(n * g->in_channels + c) * g->in_h + iy) * g->in_w + ix];
-                            }
-                        }
-                    dweight[((size_t)(o * g->in_channels + c) * K + ky) * K + kx] = sum;
+                    filter_element e = {dout, in, g, o, c, ky, kx};
+                    dweight[((size_t)(o * g->in_channels + c) * K + ky) * K + kx] =
+                        fb_tree_sum_float(batch, filter_element_leaf, &e);
                 }
     if (dbias)
-        for (int o = 0; o < g->out_channels; o++) {
-            double sum = 0.0;
-            for (int n = 0; n < g->batch; n++)
-                for (int p = 0; p < g->out_h * g->out_w; p++)
-                    sum += (double)dout[(size_t)(n * g->out_channels + o) * g->out_h * g->out_w + p];
-            dbias[o] = sum;
-        }
+        conv_bias_grad(dbias, dout, g->batch, g->out_channels, (size_t)g->out_h * g->out_w, 0);
 }
 
 static void ref_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                         float *running_mean, float *running_var,
                                         const float *in, const float *gamma, const float *beta,
-                                        int batch, int channels, int spatial)
+                                        int batch, int channels, int spatial,
+                                        const fb_batch_view *view)
 {
-    for (int c = 0; c < channels; c++)
-        bn_train_channel(out, save_mean, save_invstd, running_mean, running_var, in, gamma, beta,
-                         batch, channels, spatial, c);
+    bn_forward_train_channels(out, save_mean, save_invstd, running_mean, running_var, in, gamma,
+                              beta, batch, channels, spatial, view, 0);
 }
 
 static void ref_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
@@ -160,11 +179,11 @@ static void ref_batchnorm_forward_eval(float *out, const float *in, const float 
 
 static void ref_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *in, const float *gamma, const float *save_mean,
-                                   const float *save_invstd, int batch, int channels, int spatial)
+                                   const float *save_invstd, int batch, int channels, int spatial,
+                                   const fb_batch_view *view)
 {
-    for (int c = 0; c < channels; c++)
-        bn_backward_channel(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
-                            channels, spatial, c);
+    bn_backward_channels(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, batch,
+                         channels, spatial, view, 0);
 }
 
 static void ref_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta,
@@ -215,12 +234,7 @@ static void ref_linear_forward(float *out, const float *in, const float *weight,
                                const float *bias, int batch, int in_f, int out_f)
 {
     for (int n = 0; n < batch; n++)
-        for (int o = 0; o < out_f; o++) {
-            double sum = 0.0;
-            for (int i = 0; i < in_f; i++)
-                sum += (double)in[(size_t)n * in_f + i] * weight[(size_t)o * in_f + i];
-            out[(size_t)n * out_f + o] = sum + (bias ? bias[o] : 0.0f);
-        }
+        linear_row(out + (size_t)n * out_f, in + (size_t)n * in_f, weight, bias, in_f, out_f);
 }
 
 static void ref_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
@@ -229,26 +243,9 @@ static void ref_linear_backward(float *din, float *dweight, float *dbias, const 
 {
     if (din)
         for (int n = 0; n < batch; n++)
-            for (int i = 0; i < in_f; i++) {
-                double sum = 0.0;
-                for (int o = 0; o < out_f; o++)
-                    sum += (double)dout[(size_t)n * out_f + o] * weight[(size_t)o * in_f + i];
-                din[(size_t)n * in_f + i] = sum;
-            }
-    for (int o = 0; o < out_f; o++) {
-        for (int i = 0; i < in_f; i++) {
-            double sum = 0.0;
-            for (int n = 0; n < batch; n++)
-                sum += (double)dout[(size_t)n * out_f + o] * in[(size_t)n * in_f + i];
-            dweight[(size_t)o * in_f + i] = sum;
-        }
-        if (dbias) {
-            double sum = 0.0;
-            for (int n = 0; n < batch; n++)
-                sum += (double)dout[(size_t)n * out_f + o];
-            dbias[o] = sum;
-        }
-    }
+            linear_input_grad_row(din + (size_t)n * in_f, dout + (size_t)n * out_f, weight, in_f,
+                                  out_f);
+    linear_weight_grad(dweight, dbias, dout, in, batch, in_f, out_f, 0);
 }
 
 static void ref_normalize_forward(float *out, const float *in, const float *mean,

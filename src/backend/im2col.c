@@ -24,13 +24,19 @@ static void valid_x_range(const fb_conv_geom *g, int kx, int *x_begin, int *x_en
 
 void fb_im2col(float *col, const float *in, const fb_conv_geom *g, int samples)
 {
+    fb_im2col_channels(col, in, g, samples, 0, g->in_channels);
+}
+
+void fb_im2col_channels(float *col, const float *in, const fb_conv_geom *g, int samples,
+                        int c_begin, int c_end)
+{
     const int K = g->kernel, OH = g->out_h, OW = g->out_w;
     const size_t out_plane = (size_t)OH * OW, in_plane = (size_t)g->in_h * g->in_w;
     const size_t row_length = (size_t)samples * out_plane;
-    for (int c = 0; c < g->in_channels; c++)
+    for (int c = c_begin; c < c_end; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
-                float *row = col + ((size_t)(c * K + ky) * K + kx) * row_length;
+                float *row = col + ((size_t)((c - c_begin) * K + ky) * K + kx) * row_length;
                 int x_begin, x_end;
                 valid_x_range(g, kx, &x_begin, &x_end);
                 for (int s = 0; s < samples; s++) {

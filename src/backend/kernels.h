@@ -1,12 +1,12 @@
 /* kernels.h — per-unit op bodies shared by the cpu-ref and cpu backends.
  *
- * Each function computes one independent unit of work (one BatchNorm
- * channel, one image plane, one row of logits) with a fixed summation order.
- * cpu-ref calls them in plain loops; cpu hands the units to OpenMP threads.
- * Because a unit is always summed by one thread in the same order, both
- * backends give the same bits for these ops, whatever the thread count.
- * Sums of many terms (BatchNorm statistics, the loss) accumulate in double;
- * BatchNorm sums keep 8 lanes (p mod 8) added in a fixed tree at the end.
+ * Each function computes one independent unit of work (one image plane, one
+ * row of logits, one element of SGD) with a fixed order. cpu-ref calls them
+ * in plain loops; cpu hands the units to OpenMP threads. Because a unit is
+ * always computed by one thread in the same order, both backends give the
+ * same bits for these ops, whatever the thread count. The sums over a batch
+ * built from them (BatchNorm statistics, the loss, the small layers' weight
+ * gradients) follow the batch tree and live in batch_sums.h.
  *
  * The per-element expressions (FB_HOST_DEVICE, core/host_device.h) are also
  * what the CUDA kernels call (src/backend/cuda/), so the elementwise ops,
@@ -30,50 +30,16 @@ static inline size_t nchw_index(int n, int c, int p, int channels, int spatial)
     return ((size_t)n * channels + c) * spatial + p;
 }
 
-/* Sums over a channel's N·P values keep BN_LANES double partial sums:
- * value p of every plane goes to lane p mod BN_LANES, and the lanes are
- * added in a fixed tree at the end. The lanes are independent chains, so
- * the compiler vectorises the loops (one chain of dependent adds ran at a
- * quarter of the memory speed), and the order is the same in both
- * backends and for every thread count. */
+/* BatchNorm's sums over a channel keep BN_LANES double partial sums: value
+ * p of every plane goes to lane p mod BN_LANES, and the lanes are added in a
+ * fixed tree at the end (batch_sums.h: per leaf of the batch tree). The
+ * lanes are independent chains, so the compiler vectorises the loops (one
+ * chain of dependent adds ran at a quarter of the memory speed). */
 enum { BN_LANES = 8 };
 
 static inline double bn_lanes_total(const double *lane /* [BN_LANES] */)
 {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-/* Two-pass batch statistics of channel c in double: mean, biased variance. */
-static inline void bn_channel_stats(const float *in /* [N,C,P] */, int batch, int channels,
-                                    int spatial, int c, double *mean, double *var)
-{
-    double sum[BN_LANES] = {0}, squares[BN_LANES] = {0};
-    for (int n = 0; n < batch; n++) {
-        const float *plane = in + nchw_index(n, c, 0, channels, spatial); /* [P] */
-        int p = 0;
-        for (; p + BN_LANES <= spatial; p += BN_LANES)
-            for (int l = 0; l < BN_LANES; l++)
-                sum[l] += plane[p + l];
-        for (; p < spatial; p++)
-            sum[p % BN_LANES] += plane[p];
-    }
-    double count = (double)batch * spatial;
-    double m = bn_lanes_total(sum) / count;
-    for (int n = 0; n < batch; n++) {
-        const float *plane = in + nchw_index(n, c, 0, channels, spatial); /* [P] */
-        int p = 0;
-        for (; p + BN_LANES <= spatial; p += BN_LANES)
-            for (int l = 0; l < BN_LANES; l++) {
-                double d = plane[p + l] - m;
-                squares[l] += d * d;
-            }
-        for (; p < spatial; p++) {
-            double d = plane[p] - m;
-            squares[p % BN_LANES] += d * d;
-        }
-    }
-    *mean = m;
-    *var = bn_lanes_total(squares) / count;
 }
 
 /* 1/sqrt(var + eps) in double, rounded to float */
@@ -99,28 +65,6 @@ FB_HOST_DEVICE static inline float bn_backward_value(double scale, double count,
     return (float)(scale * (count * dout - sum_dy - xhat * sum_dy_xhat));
 }
 
-/* Training forward of channel c: y = (x − mean)·invstd·γ + β, invstd =
- * 1/sqrt(var + eps); running stats move by FB_BN_MOMENTUM towards the batch
- * mean and the UNBIASED batch variance (PyTorch). */
-static inline void bn_train_channel(float *out, float *save_mean, float *save_invstd,
-                                    float *running_mean, float *running_var, const float *in,
-                                    const float *gamma, const float *beta, int batch,
-                                    int channels, int spatial, int c)
-{
-    double mean, var, count = (double)batch * spatial;
-    bn_channel_stats(in, batch, channels, spatial, c, &mean, &var);
-    float invstd = bn_invstd(var);
-    float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
-    for (int n = 0; n < batch; n++)
-        for (int p = 0; p < spatial; p++) {
-            size_t i = nchw_index(n, c, p, channels, spatial);
-            out[i] = (in[i] - m) * scale + shift;
-        }
-    save_mean[c] = m;
-    save_invstd[c] = invstd;
-    bn_update_running(&running_mean[c], &running_var[c], mean, var, count);
-}
-
 static inline void bn_eval_channel(float *out, const float *in, const float *gamma,
                                    const float *beta, const float *running_mean,
                                    const float *running_var, int batch, int channels,
@@ -135,58 +79,30 @@ static inline void bn_eval_channel(float *out, const float *in, const float *gam
         }
 }
 
-/* Backward of channel c, with x̂ = (x − mean)·invstd and M = N·P:
- * dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·invstd/M · (M·dy − dβ − x̂·dγ). */
-static inline void bn_backward_channel(float *din, float *dgamma, float *dbeta,
-                                       const float *dout, const float *in, const float *gamma,
-                                       const float *save_mean, const float *save_invstd,
-                                       int batch, int channels, int spatial, int c)
+/* One row of the linear layer: out[o] = Σ_i in[i]·W[o, i] + b[o] (b may
+ * be NULL), the sum in double, i in order, rounded once. */
+static inline void linear_row(float *out /* [OUT] */, const float *in /* [IN] */,
+                              const float *weight /* [OUT,IN] */, const float *bias, int in_f,
+                              int out_f)
 {
-    double count = (double)batch * spatial, dy[BN_LANES] = {0}, dy_xhat[BN_LANES] = {0};
-    double mean = save_mean[c], invstd = save_invstd[c];
-    for (int n = 0; n < batch; n++) {
-        size_t base = nchw_index(n, c, 0, channels, spatial);
-        const float *grad = dout + base, *x = in + base; /* [P] each */
-        int p = 0;
-        for (; p + BN_LANES <= spatial; p += BN_LANES)
-            for (int l = 0; l < BN_LANES; l++) {
-                dy[l] += grad[p + l];
-                dy_xhat[l] += grad[p + l] * ((x[p + l] - mean) * invstd);
-            }
-        for (; p < spatial; p++) {
-            dy[p % BN_LANES] += grad[p];
-            dy_xhat[p % BN_LANES] += grad[p] * ((x[p] - mean) * invstd);
-        }
+    for (int o = 0; o < out_f; o++) {
+        double sum = 0.0;
+        for (int i = 0; i < in_f; i++)
+            sum += (double)in[i] * weight[(size_t)o * in_f + i];
+        out[o] = (float)(sum + (bias ? bias[o] : 0.0f));
     }
-    double sum_dy = bn_lanes_total(dy), sum_dy_xhat = bn_lanes_total(dy_xhat);
-    double scale = (double)gamma[c] * invstd / count;
-    for (int n = 0; n < batch; n++)
-        for (int p = 0; p < spatial; p++) {
-            size_t i = nchw_index(n, c, p, channels, spatial);
-            double xhat = (in[i] - mean) * invstd;
-            din[i] = bn_backward_value(scale, count, dout[i], xhat, sum_dy, sum_dy_xhat);
-        }
-    dgamma[c] = (float)sum_dy_xhat;
-    dbeta[c] = (float)sum_dy;
 }
 
-/* Eval-mode backward of channel c: the running statistics are constants. */
-static inline void bn_backward_eval_channel(float *din, float *dgamma, float *dbeta,
-                                            const float *dout, const float *in, const float *gamma,
-                                            const float *running_mean, const float *running_var,
-                                            int batch, int channels, int spatial, int c)
+/* din[i] = Σ_o dout[o]·W[o, i] of one row, in double, o in order. */
+static inline void linear_input_grad_row(float *din /* [IN] */, const float *dout /* [OUT] */,
+                                         const float *weight /* [OUT,IN] */, int in_f, int out_f)
 {
-    double invstd = 1.0 / sqrt((double)running_var[c] + FB_BN_EPS), sum_dy = 0.0, sum_dy_xhat = 0.0;
-    float scale = (float)(gamma[c] * invstd);
-    for (int n = 0; n < batch; n++)
-        for (int p = 0; p < spatial; p++) {
-            size_t i = nchw_index(n, c, p, channels, spatial);
-            sum_dy += dout[i];
-            sum_dy_xhat += dout[i] * ((in[i] - (double)running_mean[c]) * invstd);
-            din[i] = dout[i] * scale;
-        }
-    dgamma[c] = (float)sum_dy_xhat;
-    dbeta[c] = (float)sum_dy;
+    for (int i = 0; i < in_f; i++) {
+        double sum = 0.0;
+        for (int o = 0; o < out_f; o++)
+            sum += (double)dout[o] * weight[(size_t)o * in_f + i];
+        din[i] = (float)sum;
+    }
 }
 
 /* One plane of average pooling with kernel = stride = k. */
@@ -266,31 +182,10 @@ FB_HOST_DEVICE static inline double cross_entropy_row(float *probs, const float 
     return log_sum - logits[label];
 }
 
-/* Mean cross-entropy over the batch, rows summed in order. */
-static inline void cross_entropy_forward_rows(float *loss, float *probs, const float *logits,
-                                              const int32_t *labels, int batch, int classes)
-{
-    double total = 0.0;
-    for (int n = 0; n < batch; n++)
-        total += cross_entropy_row(probs + (size_t)n * classes, logits + (size_t)n * classes,
-                                   labels[n], classes);
-    loss[0] = (float)(total / batch);
-}
-
-/* ∂(mean loss)/∂logit from its softmax probability */
+/* ∂(mean loss)/∂logit from its softmax probability; batch = the whole batch */
 FB_HOST_DEVICE static inline float cross_entropy_grad(float prob, int is_label, int batch)
 {
     return (prob - (is_label ? 1.0f : 0.0f)) / (float)batch;
-}
-
-static inline void cross_entropy_backward_rows(float *dlogits, const float *probs,
-                                               const int32_t *labels, int batch, int classes)
-{
-    for (int n = 0; n < batch; n++)
-        for (int k = 0; k < classes; k++) {
-            size_t i = (size_t)n * classes + k;
-            dlogits[i] = cross_entropy_grad(probs[i], k == labels[n], batch);
-        }
 }
 
 /* PyTorch SGD of one element: g = grad + wd·param; buf = first ? g :

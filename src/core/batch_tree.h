@@ -84,4 +84,92 @@ static inline fb_tree_node fb_tree_shard(int batch, int rank, int ranks)
     return node;
 }
 
+/* ---- helpers that follow the rule above (they add no rule of their own) ---- */
+
+/* Levels of pairwise additions above the deepest leaf of a tree over n
+ * samples: 0 for n ≤ FB_TREE_LEAF, 5 for n = 128. The left child is never
+ * smaller than the right, so the deepest leaf is on the leftmost path. */
+static inline int fb_tree_depth(int n)
+{
+    int depth = 0;
+    while (n > FB_TREE_LEAF) {
+        n = (n + 1) / 2;
+        depth++;
+    }
+    return depth;
+}
+
+/* Leaves of the tree over n samples (0 when n = 0). */
+static inline int fb_tree_leaf_count(int n)
+{
+    if (n <= 0)
+        return 0;
+    if (n <= FB_TREE_LEAF)
+        return 1;
+    return fb_tree_leaf_count((n + 1) / 2) + fb_tree_leaf_count(n / 2);
+}
+
+/* 1 when `node` is a node of the tree over [0, total), or an empty shard
+ * [x, x) inside it. The subtree under a node [lo, hi) is the tree over
+ * hi − lo samples moved by lo (the rule looks only at a node's size), so a
+ * process holding only the samples of a node computes that node's partial
+ * sum by running the tree over its own samples. */
+static inline int fb_tree_is_node(int total, fb_tree_node node)
+{
+    if (node.lo == node.hi)
+        return node.lo >= 0 && node.lo <= total;
+    fb_tree_node at = {0, total};
+    for (;;) {
+        if (at.lo == node.lo && at.hi == node.hi)
+            return 1;
+        if (fb_tree_is_leaf(at) || node.lo < at.lo || node.hi > at.hi)
+            return 0;
+        fb_tree_node left = fb_tree_left(at);
+        at = node.lo < left.hi ? left : fb_tree_right(at);
+    }
+}
+
+/* The sum of a scalar over `node` in the tree's order, in double:
+ * leaf(ctx, l) returns leaf l's chain sum; inner nodes add left + right.
+ * A post-order walk, so the leaves are visited in sample order. */
+typedef double (*fb_tree_leaf_sum_fn)(const void *ctx, fb_tree_node leaf);
+
+static inline double fb_tree_sum(fb_tree_node node, fb_tree_leaf_sum_fn leaf, const void *ctx)
+{
+    if (node.lo == node.hi)
+        return 0.0;
+    if (fb_tree_is_leaf(node))
+        return leaf(ctx, node);
+    double left = fb_tree_sum(fb_tree_left(node), leaf, ctx);
+    return left + fb_tree_sum(fb_tree_right(node), leaf, ctx);
+}
+
+/* The same walk for sums that shards exchange as floats (gradients): each
+ * leaf's double chain is rounded to float, and nodes add in float, so a
+ * shard's float partial combines with the others' to the same bits. */
+static inline float fb_tree_sum_float(fb_tree_node node, fb_tree_leaf_sum_fn leaf, const void *ctx)
+{
+    if (node.lo == node.hi)
+        return 0.0f;
+    if (fb_tree_is_leaf(node))
+        return (float)leaf(ctx, node);
+    float left = fb_tree_sum_float(fb_tree_left(node), leaf, ctx);
+    return left + fb_tree_sum_float(fb_tree_right(node), leaf, ctx);
+}
+
+/* The nodes reached from `node` by `levels` splits (a leaf met earlier
+ * stays as it is), in sample order, into out[capacity]; returns how many
+ * (at most 2^levels). Threads each take some of these subtrees. */
+static inline int fb_tree_frontier(fb_tree_node node, int levels, fb_tree_node *out, int capacity)
+{
+    if (levels <= 0 || fb_tree_is_leaf(node)) {
+        if (capacity < 1)
+            return 0;
+        out[0] = node;
+        return 1;
+    }
+    int left = fb_tree_frontier(fb_tree_left(node), levels - 1, out, capacity);
+    return left + fb_tree_frontier(fb_tree_right(node), levels - 1, out + left, capacity - left);
+}
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "freqbias/rng.h"
+#include "core/batch_tree.h"
 #include "model_internal.h"
 
 fb_model_config fb_model_config_default(fb_arch arch)
@@ -115,6 +116,13 @@ void conv_unit_build(fb_model *m, conv_unit *unit, const char *conv_name, const 
         m->workspace_needed = workspace;
 }
 
+/* The batch view the BatchNorm and loss ops get: the trainer's shard, or
+ * NULL (the whole batch in this process). */
+static const fb_batch_view *model_view(const fb_model *m)
+{
+    return m->has_view ? &m->view : NULL;
+}
+
 static fb_conv_geom geom_for_batch(const conv_unit *unit, int n)
 {
     fb_conv_geom g = unit->geom;
@@ -136,7 +144,7 @@ void conv_unit_forward(fb_model *m, conv_unit *unit, const float *in, int n, int
             be->batchnorm_forward_train(unit->out, unit->save_mean, unit->save_invstd,
                                         unit->running_mean->value, unit->running_var->value,
                                         unit->conv_out, unit->gamma->value, unit->beta->value, n,
-                                        g.out_channels, spatial);
+                                        g.out_channels, spatial, model_view(m));
             unit->batches_tracked->counter[0] += 1;
         } else {
             be->batchnorm_forward_eval(unit->out, unit->conv_out, unit->gamma->value,
@@ -163,7 +171,7 @@ void conv_unit_backward(fb_model *m, conv_unit *unit, float *din, float *dout, f
     if (unit->gamma && m->training) { /* undoes: batchnorm_forward_train(out, conv_out) */
         be->batchnorm_backward(scratch, unit->gamma->grad, unit->beta->grad, dout, unit->conv_out,
                                unit->gamma->value, unit->save_mean, unit->save_invstd, n,
-                               g.out_channels, spatial);
+                               g.out_channels, spatial, model_view(m));
         dconv = scratch;
     } else if (unit->gamma) { /* undoes: batchnorm_forward_eval(out, conv_out) */
         be->batchnorm_backward_eval(scratch, unit->gamma->grad, unit->beta->grad, dout,
@@ -340,10 +348,35 @@ void fb_model_init(fb_model *m, uint64_t seed)
     fb_model_reset_optimizer(m);
 }
 
+fb_status fb_model_set_batch_view(fb_model *m, const fb_batch_view *view)
+{
+    if (!view) {
+        m->has_view = 0;
+        return FB_OK;
+    }
+    fb_tree_node shard = {view->lo, view->hi};
+    if (view->total < 1 || view->lo < 0 || view->hi < view->lo || view->hi > view->total ||
+        !fb_tree_is_node(view->total, shard))
+        return fb_error(FB_ERR_USAGE,
+                        "model: batch view [%d, %d) of %d is not a node of the batch tree",
+                        view->lo, view->hi, view->total);
+    if (view->hi - view->lo > m->config.max_batch)
+        return fb_error(FB_ERR_USAGE, "model: batch view of %d samples exceeds max_batch %d",
+                        view->hi - view->lo, m->config.max_batch);
+    m->view = *view;
+    m->has_view = 1;
+    return FB_OK;
+}
+
 float *fb_model_forward(fb_model *m, const float *images, int n, int training)
 {
     if (n < 1 || n > m->config.max_batch) {
         fprintf(stderr, "freqbias: internal error: batch %d outside 1..%d\n", n, m->config.max_batch);
+        abort();
+    }
+    if (m->has_view && m->view.hi - m->view.lo != n) {
+        fprintf(stderr, "freqbias: internal error: batch %d but the batch view holds [%d, %d)\n",
+                n, m->view.lo, m->view.hi);
         abort();
     }
     m->input = images;
@@ -360,7 +393,7 @@ float fb_model_loss(fb_model *m, const int32_t *labels, int n)
     float loss;
     m->backend->to_device(m->labels, labels, (size_t)n * sizeof(int32_t));
     m->backend->cross_entropy_forward(m->loss_value, m->probs, m->logits, m->labels, n,
-                                      m->config.num_classes);
+                                      m->config.num_classes, model_view(m));
     m->backend->to_host(&loss, m->loss_value, sizeof loss);
     return loss;
 }
@@ -372,7 +405,7 @@ void fb_model_backward(fb_model *m, const float *doutput, int want_input_grad)
     } else {
         if (!doutput) { /* undoes: cross_entropy_forward(loss, logits) */
             m->backend->cross_entropy_backward(m->dlogits, m->probs, m->labels, m->batch,
-                                               m->config.num_classes);
+                                               m->config.num_classes, model_view(m));
             doutput = m->dlogits;
         }
         resnet_backward(m, doutput, want_input_grad);

@@ -71,6 +71,8 @@ struct fb_model {
     const float *input;           /* the last forward's images                  */
     int batch, training, input_grad_valid;
     long sgd_steps;
+    fb_batch_view view;           /* the shard a trainer set (batch_view.h)    */
+    int has_view;                 /* 0: every batch is whole, in this process   */
 };
 
 /* Adds a tensor to the registry and takes its storage from the arenas

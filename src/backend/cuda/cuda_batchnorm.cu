@@ -131,8 +131,9 @@ bn_backward_eval_kernel(float *din, float *dgamma, float *dbeta, const float *do
 void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                      float *running_mean, float *running_var, const float *in,
                                      const float *gamma, const float *beta, int batch,
-                                     int channels, int spatial)
+                                     int channels, int spatial, const fb_batch_view *view)
 {
+    fb_cuda_whole_batch_only(view, batch, "batchnorm_forward_train");
     if (channels < 1)
         return;
     bn_train_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(out, save_mean, save_invstd, running_mean,
@@ -155,8 +156,10 @@ void fb_cuda_batchnorm_forward_eval(float *out, const float *in, const float *ga
 
 void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *in, const float *gamma, const float *save_mean,
-                                const float *save_invstd, int batch, int channels, int spatial)
+                                const float *save_invstd, int batch, int channels, int spatial,
+                                const fb_batch_view *view)
 {
+    fb_cuda_whole_batch_only(view, batch, "batchnorm_backward");
     if (channels < 1)
         return;
     bn_backward_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,

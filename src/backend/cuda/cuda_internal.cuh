@@ -62,6 +62,16 @@ const char *fb_cublas_status_text(cublasStatus_t status);
 void fb_cuda_launch_check(const char *file, int line);
 #define LAUNCH_CHECK() fb_cuda_launch_check(__FILE__, __LINE__)
 
+/* The CUDA ops sum whole batches only: a view that holds one shard of a
+ * batch (MPI data parallelism, freqbias/batch_view.h) stops the program
+ * through fb_cuda_fail rather than normalising with a shard's statistics. */
+static inline void fb_cuda_whole_batch_only(const fb_batch_view *view, int batch, const char *op)
+{
+    if (view && (view->combine || view->lo != 0 || view->total != batch))
+        fb_cuda_fail(op, "a shard of a batch (batch view) is not supported by the CUDA backend yet",
+                     __FILE__, __LINE__);
+}
+
 /* ---- launch geometry ---------------------------------------------------- */
 
 #define FB_CUDA_THREADS 256   /* threads per block of elementwise kernels; a power of two */
@@ -196,14 +206,15 @@ void fb_cuda_conv2d_backward_filter(float *dweight, float *dbias, const float *d
 void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                      float *running_mean, float *running_var, const float *in,
                                      const float *gamma, const float *beta, int batch,
-                                     int channels, int spatial);
+                                     int channels, int spatial, const fb_batch_view *view);
 void fb_cuda_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                                     const float *beta, const float *running_mean,
                                     const float *running_var, int batch, int channels,
                                     int spatial);
 void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *in, const float *gamma, const float *save_mean,
-                                const float *save_invstd, int batch, int channels, int spatial);
+                                const float *save_invstd, int batch, int channels, int spatial,
+                                const fb_batch_view *view);
 void fb_cuda_batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, const float *dout,
                                      const float *in, const float *gamma,
                                      const float *running_mean, const float *running_var,
@@ -236,8 +247,9 @@ void fb_cuda_bias_grad(float *dbias, const float *dout, int batch, int outputs, 
 
 /* cuda_loss.cu */
 void fb_cuda_cross_entropy_forward(float *loss, float *probs, const float *logits,
-                                   const int32_t *labels, int batch, int classes);
+                                   const int32_t *labels, int batch, int classes,
+                                   const fb_batch_view *view);
 void fb_cuda_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *labels,
-                                    int batch, int classes);
+                                    int batch, int classes, const fb_batch_view *view);
 
 #endif

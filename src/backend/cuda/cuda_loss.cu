@@ -43,8 +43,10 @@ static __global__ void cross_entropy_backward_kernel(float *dlogits, const float
 }
 
 void fb_cuda_cross_entropy_forward(float *loss, float *probs, const float *logits,
-                                   const int32_t *labels, int batch, int classes)
+                                   const int32_t *labels, int batch, int classes,
+                                   const fb_batch_view *view)
 {
+    fb_cuda_whole_batch_only(view, batch, "cross_entropy_forward");
     if (batch < 1 || classes < 1)
         return;
     cross_entropy_kernel<<<1, FB_CUDA_REDUCE_THREADS>>>(loss, probs, logits, labels, batch, classes);
@@ -52,8 +54,9 @@ void fb_cuda_cross_entropy_forward(float *loss, float *probs, const float *logit
 }
 
 void fb_cuda_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *labels,
-                                    int batch, int classes)
+                                    int batch, int classes, const fb_batch_view *view)
 {
+    fb_cuda_whole_batch_only(view, batch, "cross_entropy_backward");
     size_t total = (size_t)batch * classes;
     if (!total)
         return;
