@@ -290,12 +290,12 @@ static void elementwise_nc(fb_trace_op *op, int batch, int channels, int spatial
 static void t_batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                                       float *running_mean, float *running_var, const float *in,
                                       const float *gamma, const float *beta, int batch,
-                                      int channels, int spatial)
+                                      int channels, int spatial, const fb_batch_view *view)
 {
     fb_trace_op *op = begin(FB_TRACE_BN_FWD);
     double start = omp_get_wtime();
     real_backend->batchnorm_forward_train(out, save_mean, save_invstd, running_mean, running_var,
-                                          in, gamma, beta, batch, channels, spatial);
+                                          in, gamma, beta, batch, channels, spatial, view);
     if (op) {
         name_by_param(op, gamma);
         elementwise_nc(op, batch, channels, spatial, 8.0, 2);
@@ -321,12 +321,13 @@ static void t_batchnorm_forward_eval(float *out, const float *in, const float *g
 
 static void t_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
                                  const float *in, const float *gamma, const float *save_mean,
-                                 const float *save_invstd, int batch, int channels, int spatial)
+                                 const float *save_invstd, int batch, int channels, int spatial,
+                                 const fb_batch_view *view)
 {
     fb_trace_op *op = begin(FB_TRACE_BN_BWD);
     double start = omp_get_wtime();
     real_backend->batchnorm_backward(din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd,
-                                     batch, channels, spatial);
+                                     batch, channels, spatial, view);
     if (op) {
         name_by_param(op, gamma);
         elementwise_nc(op, batch, channels, spatial, 10.0, 3);
@@ -530,11 +531,12 @@ static void t_normalize_backward(float *din, const float *dout, const float *in,
 }
 
 static void t_cross_entropy_forward(float *loss, float *probs, const float *logits,
-                                    const int32_t *labels, int batch, int classes)
+                                    const int32_t *labels, int batch, int classes,
+                                    const fb_batch_view *view)
 {
     fb_trace_op *op = begin(FB_TRACE_CE_FWD);
     double start = omp_get_wtime();
-    real_backend->cross_entropy_forward(loss, probs, logits, labels, batch, classes);
+    real_backend->cross_entropy_forward(loss, probs, logits, labels, batch, classes, view);
     if (op) {
         double nk = (double)batch * classes;
         name_fixed(op, "cross_entropy", "loss");
@@ -547,11 +549,11 @@ static void t_cross_entropy_forward(float *loss, float *probs, const float *logi
 }
 
 static void t_cross_entropy_backward(float *dlogits, const float *probs, const int32_t *labels,
-                                     int batch, int classes)
+                                     int batch, int classes, const fb_batch_view *view)
 {
     fb_trace_op *op = begin(FB_TRACE_CE_BWD);
     double start = omp_get_wtime();
-    real_backend->cross_entropy_backward(dlogits, probs, labels, batch, classes);
+    real_backend->cross_entropy_backward(dlogits, probs, labels, batch, classes, view);
     if (op) {
         double nk = (double)batch * classes;
         name_fixed(op, "cross_entropy", "loss");
