@@ -238,6 +238,8 @@ test: all $(TEST_BIN) $(REPLAY_BIN)
 # Plain `make check` compile-checks the MPI build when mpicc exists, and the CUDA backend (and links the
 # test_cuda* programs) in build-cuda/ when nvcc is installed, so it cannot
 # rot on machines without a GPU; `make check CUDA=1` builds and runs them.
+# the CUDA compile check of an MPI=1 check builds CUDA and MPI together, in its own folder
+CUDA_CHECK_BUILD := build-cuda$(if $(filter 1,$(MPI)),-mpi)
 check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory example-check
@@ -255,8 +257,8 @@ else
 endif
 ifneq ($(CUDA),1)
 	@if [ -x "$(NVCC)" ]; then \
-	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in build-cuda/ (make CUDA=1 BUILD=build-cuda; nothing runs)"; \
-	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=build-cuda all $(CUDA_TEST_BIN:$(BUILD)/%=build-cuda/%) || exit 1; \
+	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in $(CUDA_CHECK_BUILD)/ (make CUDA=1 MPI=$(MPI) BUILD=$(CUDA_CHECK_BUILD); nothing runs)"; \
+	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=$(CUDA_CHECK_BUILD) all $(CUDA_TEST_BIN:$(BUILD)/%=$(CUDA_CHECK_BUILD)/%) || exit 1; \
 	  echo "=== CUDA backend compiles and links"; \
 	else \
 	  echo "=== no nvcc at $(NVCC): CUDA backend not compile-checked"; \

@@ -16,6 +16,10 @@
  * chain over the samples gives different bits for the same data, and one
  * column holds −0.0 in every sample, whose sum is −0.0 only if an empty
  * shard passes its partner's value up instead of adding +0.
+ *
+ * A process started by a rank (as `freqbias report` starts its stages) must
+ * run alone instead of failing in MPI_Init: rank 0 runs this program again
+ * with --child, which must find itself rank 0 of 1.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -203,6 +207,20 @@ static void gather_refuses_overlapping_rows(void **state)
     assert_int_equal(status, FB_ERR_USAGE);
 }
 
+static const char *program; /* argv[0], for the child run */
+
+static void a_child_of_a_rank_runs_alone(void **state)
+{
+    (void)state;
+    if (!fb_dist_is_root())
+        return;
+    char command[1200];
+    snprintf(command, sizeof command, "%s --child", program);
+    int code = system(command);
+    printf("[child] '%s' exited with %d (0: it ran as rank 0 of 1)\n", command, code);
+    assert_int_equal(code, 0);
+}
+
 static void shards_are_balanced_and_contiguous(void **state)
 {
     (void)state;
@@ -225,10 +243,17 @@ static void shards_are_balanced_and_contiguous(void **state)
 
 int main(int argc, char **argv)
 {
+    program = argv[0];
+    int child = argc > 1 && strcmp(argv[1], "--child") == 0;
     if (fb_dist_init(&argc, &argv) != FB_OK) {
         fprintf(stderr, "test_dist: %s\n", fb_error_message());
         fb_dist_finalize();
         return 1;
+    }
+    if (child) {
+        int alone = fb_dist_size() == 1 && fb_dist_rank() == 0;
+        fb_dist_finalize();
+        return alone ? 0 : 1;
     }
     if (fb_dist_is_root())
         printf("test_dist: %d rank%s (%s)\n", fb_dist_size(), fb_dist_size() == 1 ? "" : "s",
@@ -238,6 +263,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(gather_puts_rows_in_order),
         cmocka_unit_test(gather_refuses_overlapping_rows),
         cmocka_unit_test(shards_are_balanced_and_contiguous),
+        cmocka_unit_test(a_child_of_a_rank_runs_alone),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     fb_dist_finalize();

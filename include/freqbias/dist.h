@@ -29,7 +29,9 @@
  * only the main thread calls MPI). The rank count must be a power of two —
  * the batch tree's shard rule needs one — else FB_ERR_USAGE with a message
  * saying so (the caller still calls fb_dist_finalize). A second call does
- * nothing. */
+ * nothing. Processes a rank starts (report's stages) run alone: the rank
+ * sets FREQBIAS_MPI_RANK_PARENT=1 in its environment, and fb_dist_init in
+ * a process that inherits it does not join. */
 fb_status fb_dist_init(int *argc, char ***argv);
 /* Leaves the job (MPI_Finalize) if fb_dist_init joined one. */
 void fb_dist_finalize(void);

@@ -21,7 +21,11 @@
  * Without MPI (or an MPI build started without mpirun/srun: none of
  * OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK in the environment, so
  * MPI_Init is never called and no singleton daemon starts) the process is
- * rank 0 of 1 and every function here is the identity.
+ * rank 0 of 1 and every function here is the identity. A process that a
+ * rank starts (the stages `freqbias report` runs as child processes)
+ * inherits the launcher's variables but is no rank: MPI_Init there fails
+ * ("orte_init failed") and the job hangs. So a rank that joins sets
+ * FREQBIAS_MPI_RANK_PARENT=1, and a process that finds it runs alone.
  */
 #include "freqbias/dist.h"
 
@@ -109,6 +113,8 @@ static char library_name[MPI_MAX_LIBRARY_VERSION_STRING];
 
 static int launched_by_mpi(void)
 {
+    if (getenv("FREQBIAS_MPI_RANK_PARENT")) /* started by a rank, not by the launcher */
+        return 0;
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
 }
 
@@ -120,6 +126,7 @@ fb_status fb_dist_init(int *argc, char ***argv)
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return fb_error(FB_ERR_IO, "MPI_Init_thread failed");
     joined = 1;
+    setenv("FREQBIAS_MPI_RANK_PARENT", "1", 1);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     if (provided < MPI_THREAD_FUNNELED)
