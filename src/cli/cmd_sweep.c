@@ -186,7 +186,9 @@ int cmd_sweep(int argc, char **argv)
     sweep_row *rows = calloc(MAX_SETS, sizeof *rows);
     int count = 0;
     int writes = fb_dist_is_root(); /* the other ranks only evaluate their shares */
-    fb_status status = !rows ? fb_error(FB_ERR_NOMEM, "sweep: out of memory") : writes ? cli_make_dirs(out) : FB_OK;
+    fb_status status = rows ? FB_OK : fb_error(FB_ERR_NOMEM, "sweep: out of memory");
+    if (status == FB_OK && writes)
+        status = cli_make_dirs(out);
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK)
