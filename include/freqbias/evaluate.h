@@ -23,7 +23,13 @@ typedef struct fb_eval_result {
 } fb_eval_result;
 
 /* The model's max_batch bounds `batch`. A label ≥ the model's classes is an
- * error naming the dataset. */
+ * error naming the dataset.
+ * Under MPI (freqbias/dist.h, more than one rank) both entry points are
+ * collective: every rank must call them with the same model, data and
+ * batch; each evaluates a contiguous share of whole batches, and rank 0
+ * gathers the logits, features and batch losses and gets the whole result,
+ * with the bits one process gets. The other ranks' result is empty (n = 0,
+ * no arrays). */
 fb_status fb_evaluate(fb_model *model, const fb_dataset *data, int batch, int keep_logits,
                       int keep_features, fb_eval_result *result);
 

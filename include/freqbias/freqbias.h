@@ -13,6 +13,7 @@
  *   fourier.h     Fourier heat maps (Yin et al. 2019), band-limited noise robustness
  *   cdes.h        CDES: spectral-density loss, noise, recombination, kernel training
  *   train.h       training a ResNet: epochs, checkpoints, resume, online gradient spectrum
+ *   dist.h        MPI ranks (make MPI=1): shards, gathers, the batch-tree allreduce
  *   plot.h, npy.h figures and arrays
  *   safetensors.h, json.h, atomic_file.h, sha256.h   file formats
  *   torch_pt.h    PyTorch torch.save (.pt) checkpoints: zip + weights-only unpickler
@@ -27,6 +28,7 @@
 #include "freqbias/cdes.h"
 #include "freqbias/checkpoint.h"
 #include "freqbias/dataset.h"
+#include "freqbias/dist.h"
 #include "freqbias/error.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/fourier.h"

@@ -254,7 +254,9 @@ void fb_profile_mean_std(float *mean, float *std, const float *profiles, int n, 
  * (BatchNorm running statistics), gradient of the mean cross-entropy of the
  * true labels w.r.t. the input pixels in [0,1], in batches of `batch`, then
  * fb_gradient_profiles and fb_profile_mean_std → mean[bands], std[bands].
- * Parameter gradients of the model are overwritten. */
+ * Parameter gradients of the model are overwritten. Under MPI (more than
+ * one rank, freqbias/dist.h) it is collective: the ranks share the batches
+ * and only rank 0's mean and std are written, with one process's bits. */
 struct fb_model;
 struct fb_dataset;
 typedef struct fb_gradspec_timing {

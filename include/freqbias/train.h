@@ -132,7 +132,8 @@ typedef struct fb_train_outcome {
 
 /* Trains (or resumes) job->settings.epochs epochs. FB_ERR_NUMERIC when the
  * loss becomes non-finite (the last good checkpoint stays intact and
- * run.json says "stopped: non-finite loss"). */
+ * run.json says "stopped: non-finite loss"). One process only for now:
+ * FB_ERR_UNSUPPORTED with more than one MPI rank (freqbias/dist.h). */
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome);
 
 /* ---- gradient-spectrum rows and their files ---- */

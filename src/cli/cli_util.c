@@ -11,10 +11,13 @@
 
 #include "freqbias/atomic_file.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/npy.h"
 
 int cli_fail(const char *command, fb_status status)
 {
+    if (fb_dist_size() > 1) /* the other ranks may be waiting for this one: end the job */
+        fb_dist_abort(command, fb_error_message(), fb_status_exit_code(status));
     fprintf(stderr, "freqbias %s: %s\n", command, fb_error_message());
     return fb_status_exit_code(status);
 }
@@ -104,7 +107,7 @@ double cli_now(void) { return omp_get_wtime(); }
 
 void cli_progress_start(cli_progress *progress, const char *label)
 {
-    progress->enabled = isatty(fileno(stderr));
+    progress->enabled = isatty(fileno(stderr)) && fb_dist_is_root();
     progress->start = cli_now();
     progress->label = label;
 }

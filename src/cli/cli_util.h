@@ -9,7 +9,9 @@
 #include "freqbias/error.h"
 
 /* Prints "freqbias <command>: <message>" to stderr and returns the exit code
- * for status (1 usage, 2 input/output, 3 numeric). */
+ * for status (1 usage, 2 input/output, 3 numeric). With more than one MPI
+ * rank it ends the whole job instead (fb_dist_abort, the rank named), so no
+ * rank is left waiting in a collective for this one. */
 int cli_fail(const char *command, fb_status status);
 
 /* The training or test split from --data DIR --dataset KIND, or from a
@@ -55,7 +57,8 @@ fb_status cli_make_dirs(const char *path);
 /* Writes text to path atomically. */
 fb_status cli_write_text(const char *path, const char *text);
 
-/* A progress bar on stderr, drawn only when stderr is a terminal. */
+/* A progress bar on stderr, drawn only when stderr is a terminal (and only
+ * by MPI rank 0). */
 typedef struct cli_progress {
     int enabled;
     double start;

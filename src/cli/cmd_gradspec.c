@@ -6,6 +6,9 @@
  * channel sum → |fftshift(fft2)| → azimuthal average → min-max, then mean
  * and std over images. Writes gradspec_mean.npy and gradspec_std.npy
  * (checkpoints × bands, float32, before any global min-max) and gradspec.csv.
+ * Under mpirun every rank loads each checkpoint and computes the gradients
+ * of its share of the batches; rank 0 gathers the per-image profiles and
+ * alone prints and writes (fb_model_gradient_spectrum).
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -16,6 +19,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/npy.h"
 #include "freqbias/runtime.h"
 #include "freqbias/spectrum.h"
@@ -123,7 +127,8 @@ int cmd_gradspec(int argc, char **argv)
     fb_radial_bins bins = {0};
     fb_gradspec_rows rows = {0};
     fb_gradspec_timing timing = {0, 0};
-    if (status == FB_OK)
+    int writes = fb_dist_is_root();
+    if (status == FB_OK && writes)
         status = cli_make_dirs(out);
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
@@ -142,10 +147,11 @@ int cmd_gradspec(int argc, char **argv)
         if (status == FB_OK) {
             fb_gradspec_rows_label(&rows, i, paths[i]);
             rows.count = i + 1;
-            fprintf(stderr, "gradspec: %s done (%d/%d)\n", paths[i], i + 1, count);
+            if (writes)
+                fprintf(stderr, "gradspec: %s done (%d/%d)\n", paths[i], i + 1, count);
         }
     }
-    if (status == FB_OK)
+    if (status == FB_OK && writes)
         status = fb_gradspec_rows_write(&rows, out, "checkpoint (epoch order)", 0.0);
     if (status == FB_OK)
         printf("wrote %s/gradspec_mean.npy, gradspec_std.npy (%d checkpoints × %d bands, %s convention), "

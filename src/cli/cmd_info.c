@@ -5,7 +5,8 @@
  * version: everything a run record needs to say whether two results are
  * expected to be bit-identical. The "cuda" line names the GPU, driver and
  * library versions of a CUDA=1 build, or why `--backend cuda` cannot run
- * (no device, no driver, or a build without CUDA=1).
+ * (no device, no driver, or a build without CUDA=1). The "mpi" line names
+ * the MPI library of an MPI=1 build and the number of ranks.
  */
 #include <fftw3.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 
 #include "commands.h"
 #include "freqbias/backend.h"
+#include "freqbias/dist.h"
 #include "freqbias/runtime.h"
 #include "freqbias/version.h"
 
@@ -55,6 +57,7 @@ int cmd_info(int argc, char **argv)
            f.sse42, f.avx, f.avx2, f.fma, f.avx512f, f.avx512bw, f.avx512vl, f.avx512dq, f.os_avx,
            f.os_avx512);
     printf("best kernel   %s\n", fb_cpu_best_blas_core(&f));
+    printf("mpi           %s, %d rank%s\n", fb_dist_library(), fb_dist_size(), fb_dist_size() == 1 ? "" : "s");
 #ifdef FB_WITH_CUDA
     char cuda[320];
     fb_cuda_describe(cuda, sizeof cuda);

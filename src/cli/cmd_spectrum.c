@@ -12,6 +12,9 @@
  * the grayscale spectrum over the band's coefficients (low r < 8, mid
  * 8 ≤ r < 16, high r ≥ 16, distance from the DC bin); a Gaussian KDE per
  * class with Scott's bandwidth (σ·n^(−1/5)) on 200 points; one figure per band.
+ * Under mpirun the ranks share the gradient density's batches
+ * (fb_model_gradient_spectrum); rank 0 alone computes the image densities
+ * (FFT-bound and quick) and writes everything.
  */
 #include <getopt.h>
 #include <math.h>
@@ -22,6 +25,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/npy.h"
 #include "freqbias/plot.h"
 #include "freqbias/runtime.h"
@@ -250,14 +254,15 @@ int cmd_spectrum(int argc, char **argv)
     double *power = NULL;
     fb_radial_bins bins = {0};
     fb_model *model = NULL;
-    fb_status status = cli_make_dirs(out);
+    int writes = fb_dist_is_root(); /* the other ranks only share the gradient density */
+    fb_status status = writes ? cli_make_dirs(out) : FB_OK;
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, input,
                                   strcmp(split_name, "train") == 0 ? FB_SPLIT_TRAIN : FB_SPLIT_TEST, &data);
     if (status == FB_OK)
         status = fb_radial_init(&bins, data.height, data.width, centered ? FB_RADIAL_CENTERED : FB_RADIAL_FREQBIAS);
     int bands = bins.bands, classes = data.num_classes < MAX_CLASSES ? data.num_classes : MAX_CLASSES;
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         size_t plane = (size_t)data.height * data.width;
         int chunk = data.count < CHUNK ? data.count : CHUNK;
         magnitude = malloc((size_t)chunk * plane * sizeof(float));                  /* [chunk, H, W] */
@@ -289,7 +294,7 @@ int cmd_spectrum(int argc, char **argv)
         free(spectrum);
         free(scratch);
     }
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         fb_minmax_planes(profiles, (size_t)data.count, (size_t)bands);
         fb_profile_mean_std(mean, std, profiles, data.count, bands);
         for (int c = 0; c < classes; c++) {
@@ -315,7 +320,7 @@ int cmd_spectrum(int argc, char **argv)
                          : fb_error(FB_ERR_NOMEM, "spectrum: out of memory");
     }
     char path[1100];
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         int64_t shape[2] = {1, bands}, class_shape[2] = {classes, bands};
         snprintf(path, sizeof path, "%s/spectrum_mean.npy", out);
         status = fb_npy_write(path, FB_NPY_F32, 2, shape, mean);
@@ -329,7 +334,7 @@ int cmd_spectrum(int argc, char **argv)
         if (status == FB_OK && grad_mean)
             status = fb_npy_write(path, FB_NPY_F32, 2, shape, grad_mean);
     }
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         const float *rows[MAX_CLASSES];
         for (int c = 0; c < classes; c++)
             rows[c] = class_mean + (size_t)c * bands;
@@ -338,9 +343,9 @@ int cmd_spectrum(int argc, char **argv)
                                 grad_mean ? "Spectral density: images and input gradients"
                                           : "Spectral density of the images");
     }
-    if (status == FB_OK && kde)
+    if (status == FB_OK && writes && kde)
         status = kde_figures(out, &data, power);
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         printf("%d images, %d bands (%s): density mean", data.count, bands, fb_radial_convention_name(bins.convention));
         for (int b = 0; b < bands; b++)
             printf(" %.3f", mean[b]);

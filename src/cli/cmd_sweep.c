@@ -9,6 +9,9 @@
  * between accuracy and inter-class variance across the sets, and draws
  * sweep_accuracy.png (top-1 vs r, low and high, clean as a dashed line) and
  * sweep_interclass.png (inter-class variance vs r).
+ * Under mpirun the ranks share each set's batches (fb_evaluate gathers the
+ * features at rank 0, where the variances are summed in image order) and
+ * rank 0 alone prints and writes.
  */
 #include <getopt.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/plot.h"
 #include "freqbias/runtime.h"
@@ -181,7 +185,10 @@ int cmd_sweep(int argc, char **argv)
     fb_model *model = NULL;
     sweep_row *rows = calloc(MAX_SETS, sizeof *rows);
     int count = 0;
-    fb_status status = rows ? cli_make_dirs(out) : fb_error(FB_ERR_NOMEM, "sweep: out of memory");
+    int writes = fb_dist_is_root(); /* the other ranks only evaluate their shares */
+    fb_status status = rows ? FB_OK : fb_error(FB_ERR_NOMEM, "sweep: out of memory");
+    if (status == FB_OK && writes)
+        status = cli_make_dirs(out);
     if (status == FB_OK)
         status = cli_load_dataset(data_dir, kind, test_data, FB_SPLIT_TEST, &data);
     if (status == FB_OK)
@@ -207,6 +214,10 @@ int cmd_sweep(int argc, char **argv)
         }
         if (status != FB_OK)
             break;
+        if (!writes) {
+            count++;
+            continue;
+        }
         fb_feature_variances(row->eval.features, data.labels, data.count, row->eval.feature_dim,
                              row->eval.classes, &row->inter, &row->intra);
         printf("%-6s %5g %8.4f %8.4f %8.4f %12.5g %12.5g %8.4f\n", row->freq, row->r, row->eval.top1,
@@ -214,7 +225,7 @@ int cmd_sweep(int argc, char **argv)
         count++;
     }
     double pearson = NAN;
-    if (status == FB_OK) {
+    if (status == FB_OK && writes) {
         double top1[MAX_SETS], inter[MAX_SETS];
         for (int i = 0; i < count; i++) {
             top1[i] = rows[i].eval.top1;
@@ -233,7 +244,7 @@ int cmd_sweep(int argc, char **argv)
             status = plot_metric(path, rows, count, 1, "Feature discrimination on filtered images",
                                  "inter-class variance of features");
     }
-    if (status == FB_OK)
+    if (status == FB_OK && writes)
         printf("wrote %s/sweep.csv, sweep.json, sweep_accuracy.png, sweep_interclass.png\n", out);
     int code = status == FB_OK ? 0 : cli_fail("sweep", status);
     for (int i = 0; i < count; i++)

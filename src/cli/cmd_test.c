@@ -6,6 +6,8 @@
  * --json writes the same numbers; --logits / --features write .npy arrays in
  * dataset order for later analyses. --freq low|high|band --r R evaluates on
  * the frequency-filtered images instead (made on the fly, never written).
+ * Under mpirun the ranks share the batches (fb_evaluate) and rank 0 prints
+ * and writes what one process would.
  */
 #include <getopt.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/json.h"
 #include "freqbias/npy.h"
@@ -154,7 +157,8 @@ int cmd_test(int argc, char **argv)
     else if (status == FB_OK)
         status = fb_evaluate(model, &data, batch, logits_path != NULL, features_path != NULL, &result);
     free(filtered);
-    if (status == FB_OK) {
+    int writes = fb_dist_is_root(); /* the other ranks' result is empty */
+    if (status == FB_OK && writes) {
         if (freq_name && freq == FB_FREQ_DCT_LOW)
             printf("images      DCT square low-pass, the %gx%g lowest coefficients, norm %s\n", radius, radius,
                    fb_norm_name(norm));
@@ -166,11 +170,11 @@ int cmd_test(int argc, char **argv)
         if (json_path)
             status = write_json(json_path, &result);
     }
-    if (status == FB_OK && logits_path) {
+    if (status == FB_OK && writes && logits_path) {
         int64_t shape[2] = {result.n, result.classes};
         status = fb_npy_write(logits_path, FB_NPY_F32, 2, shape, result.logits);
     }
-    if (status == FB_OK && features_path) {
+    if (status == FB_OK && writes && features_path) {
         int64_t shape[2] = {result.n, result.feature_dim};
         status = fb_npy_write(features_path, FB_NPY_F32, 2, shape, result.features);
     }

@@ -12,6 +12,12 @@
  * (same float arithmetic) and the FFT (cuFFT, fb_cuda_fft2) run there and
  * only the spectra come back; shift, magnitude, rings and min-max are the
  * same host code for every backend (profiles_of_spectra).
+ *
+ * Under MPI (freqbias/dist.h) fb_model_gradient_spectrum is collective:
+ * each rank takes a contiguous share of whole batches (the batches one
+ * process runs, so every input gradient — scaled by its batch's 1/n — and
+ * every per-image profile has the same bits), rank 0 gathers the profiles
+ * and takes the mean and std in image order.
  */
 #include <math.h>
 #include <omp.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 
 #include "freqbias/dataset.h"
+#include "freqbias/dist.h"
 #include "freqbias/loader.h"
 #include "freqbias/model.h"
 #include "freqbias/spectrum.h"
@@ -124,15 +131,22 @@ fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, in
         batch = config->max_batch;
     size_t image = (size_t)data->channels * data->height * data->width;
     size_t plane = (size_t)data->height * data->width;
+    int batches = (n + batch - 1) / batch, first_batch, my_batches;
+    fb_dist_shard(batches, &first_batch, &my_batches);
+    int first_image = first_batch * batch;
+    int end_image = (first_batch + my_batches) * batch < n ? (first_batch + my_batches) * batch : n;
+    int my_images = end_image - first_image;
     int on_gpu = 0; /* the cuda backend: channel sums and FFTs on the GPU */
 #ifdef FB_WITH_CUDA
     on_gpu = backend == &fb_backend_cuda;
 #endif
     float *host = malloc((size_t)batch * image * sizeof(float));                  /* [batch, C, H, W] */
     float *device = backend->alloc((size_t)batch * image * sizeof(float));        /* [batch, C, H, W] */
-    /* CPU backends: the input gradients [n, C, H, W]; cuda: their spectra [n, H, W, 2] */
-    float *grads = malloc((size_t)n * (on_gpu ? plane * 2 : image) * sizeof(float));
+    /* this rank's images, CPU backends: input gradients [my_images, C, H, W];
+     * cuda: their spectra [my_images, H, W, 2] */
+    float *grads = malloc(((size_t)my_images * (on_gpu ? plane * 2 : image) + 1) * sizeof(float));
     float *profiles = malloc((size_t)n * bins->bands * sizeof(float));            /* [n, bands] */
+    float *my_profiles = profiles ? profiles + (size_t)first_image * bins->bands : NULL;
     int32_t *labels = malloc((size_t)batch * sizeof(int32_t));                     /* [batch] */
     /* cuda only, device scratch: summed [batch, H, W], spectrum [batch, H, W, 2] */
     float *gpu_summed = on_gpu ? backend->alloc((size_t)batch * plane * sizeof(float)) : NULL;
@@ -144,8 +158,9 @@ fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, in
         status = fb_error(FB_ERR_NOMEM, "gradient spectrum: out of memory for %d images", n);
     if (status == FB_OK) {
         fb_loader_start_epoch(&loader, 0);
-        for (int b = 0; b < fb_loader_batches(&loader) && status == FB_OK; b++) {
+        for (int b = first_batch; b < first_batch + my_batches && status == FB_OK; b++) {
             int count = fb_loader_batch(&loader, b, host, labels);
+            size_t mine = (size_t)(b - first_batch) * batch; /* the batch's first image in grads */
             backend->to_device(device, host, (size_t)count * image * sizeof(float));
             fb_model_forward(model, device, count, 0);
             fb_model_loss(model, labels, count);
@@ -153,24 +168,26 @@ fb_status fb_model_gradient_spectrum(fb_model *model, const fb_dataset *data, in
             if (on_gpu) {
 #ifdef FB_WITH_CUDA
                 double fft_start = omp_get_wtime();
-                status = gpu_spectra(grads + (size_t)b * batch * plane * 2,
+                status = gpu_spectra(grads + mine * plane * 2,
                                      fb_model_input_grad(model), count, data->channels,
                                      data->height, data->width, gpu_summed, gpu_spectrum);
                 gpu_fft_seconds += omp_get_wtime() - fft_start;
 #endif
             } else {
-                backend->to_host(grads + (size_t)b * batch * image, fb_model_input_grad(model),
+                backend->to_host(grads + mine * image, fb_model_input_grad(model),
                                  (size_t)count * image * sizeof(float));
             }
         }
         middle = omp_get_wtime();
-        if (status == FB_OK && on_gpu)
-            status = profiles_of_spectra(profiles, grads, n, data->height, data->width, bins);
-        else if (status == FB_OK)
-            status = fb_gradient_profiles(profiles, grads, n, data->channels, data->height,
+        if (status == FB_OK && my_images > 0 && on_gpu)
+            status = profiles_of_spectra(my_profiles, grads, my_images, data->height, data->width, bins);
+        else if (status == FB_OK && my_images > 0)
+            status = fb_gradient_profiles(my_profiles, grads, my_images, data->channels, data->height,
                                           data->width, bins);
     }
     if (status == FB_OK)
+        status = fb_dist_gather_rows(profiles, (size_t)bins->bands * sizeof(float), n, first_image, my_images);
+    if (status == FB_OK && fb_dist_is_root())
         fb_profile_mean_std(mean, std, profiles, n, bins->bands);
     if (timing) {
         timing->model_seconds += middle - start - gpu_fft_seconds;

@@ -8,7 +8,13 @@
  * row of the gradient spectrum, then the run's files (run_files.c).
  *
  * Nothing here prints: progress goes to the job's callback, which the CLI
- * turns into its progress bar and epoch lines. */
+ * turns into its progress bar and epoch lines.
+ *
+ * One process only, for now: a step sharded across MPI ranks needs every
+ * batch sum of the backends in the batch tree's order and BatchNorm
+ * statistics combined across ranks; until the backends have that, more
+ * than one rank is refused (FB_ERR_UNSUPPORTED) rather than training with
+ * different bits. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -17,6 +23,7 @@
 
 #include "freqbias/backend.h"
 #include "freqbias/checkpoint.h"
+#include "freqbias/dist.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/loader.h"
 #include "freqbias/safetensors.h"
@@ -244,6 +251,10 @@ static fb_status prepare(train_run *r)
 
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome)
 {
+    if (fb_dist_size() > 1)
+        return fb_error(FB_ERR_UNSUPPORTED, "train: %d MPI ranks: sharded training needs the batch-tree "
+                        "backends, which this build does not have yet; train as one process",
+                        fb_dist_size());
     fb_train_settings settings = job->settings;
     if (job->resume)
         settings.init[0] = '\0'; /* the state holds the weights */
