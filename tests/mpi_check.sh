@@ -18,8 +18,16 @@
 #      after one finished checkpoint (gradspec). The job must end within
 #      60 s (no hang) with exit code 2, a message naming rank 1 and the
 #      file, and the outputs of an earlier run must be untouched.
-#   4. Refusals, exit code 1 with the reason: 3 ranks (not a power of
-#      two), train on 2 ranks (no sharded step yet), filter on 2 ranks.
+#   4. Sharded training: `train` (ResNet-18 width 4, 2 epochs on 261 of the
+#      images in batches of 64, so the last batch of each epoch has 5
+#      samples and, at 4 and 8 ranks, some ranks own an empty shard) under
+#      mpirun -np 1, 2, 4, 8 with 1 and 2 threads per rank, on cpu and on
+#      cpu-ref, writes checkpoints, the training state's tensors and
+#      log.csv's numbers byte-identical to the plain build's single process
+#      (only the wall-time fields may differ); a run of 1 epoch on 2 ranks
+#      resumed for the second epoch on 4 ranks does too.
+#   5. Refusals, exit code 1 with the reason: 3 ranks (not a power of
+#      two), filter on 2 ranks, train --backend cuda on 2 ranks.
 #
 # usage: sh tests/mpi_check.sh MPI_BUILD PLAIN_BUILD   (from the repository root)
 set -u
@@ -114,6 +122,72 @@ same_outputs gradspec "1 2 4" "g/gradspec_mean.npy g/gradspec_std.npy g/gradspec
 same_outputs spectrum "1 2 4" "stdout p/spectrum_mean.npy p/spectrum_std.npy p/spectrum_per_class.npy p/gradient_density.npy p/spectrum.png" \
     spectrum --input "$data" --ckpt "$trained" --n 200 --per-class --threads 1 --out p
 
+echo "=== sharded training: train under mpirun vs the plain build's single process"
+# same_state A B: two state.safetensors with the same tensors and the same
+# header once its wall-time field "train_seconds" is blanked
+same_state() {
+    for file in "$1" "$2"; do
+        header=$(od -An -t u8 -N 8 "$file" | tr -d ' ')
+        head -c $((8 + header)) "$file" | tail -c "$header" |
+            sed -e 's/"train_seconds":"[^"]*"/"train_seconds":""/' -e 's/ *$//' > "$file.header"
+        tail -c +$((9 + header)) "$file" > "$file.tensors"
+    done
+    cmp -s "$1.header" "$2.header" && cmp -s "$1.tensors" "$2.tensors"
+}
+# same_run A B: the files of two training runs agree (checkpoints, state,
+# the numbers of log.csv without its img/s and seconds columns)
+same_run() {
+    differing=""
+    for file in epoch_000.safetensors epoch_001.safetensors last.safetensors best.safetensors; do
+        cmp -s "$1/$file" "$2/$file" || differing="$differing $file"
+    done
+    same_state "$1/state.safetensors" "$2/state.safetensors" || differing="$differing state.safetensors"
+    cut -d, -f1-6 "$1/log.csv" > "$1/log.numbers"
+    cut -d, -f1-6 "$2/log.csv" > "$2/log.numbers"
+    cmp -s "$1/log.numbers" "$2/log.numbers" || differing="$differing log.csv"
+    echo "$differing"
+}
+train_args="train --train-data $data --test-data $data --width 4 --subset 261 --batch 64"
+for backend in cpu cpu-ref; do
+    mkdir -p "$work/train_$backend"
+    one=$work/train_$backend/one
+    if ! "$plain" $train_args --epochs 2 --backend "$backend" --threads 1 --out "$one" > "$one.log" 2>&1; then
+        cat "$one.log"
+        fail "train --backend $backend: the plain build's single process failed"
+        continue
+    fi
+    for ranks in 1 2 4 8; do
+        for threads in 1 2; do
+            dir=$work/train_$backend/np${ranks}_t$threads
+            if ! launch "$ranks" "$mpi" $train_args --epochs 2 --backend "$backend" --threads "$threads" \
+                    --out "$dir" > "$dir.log" 2>&1; then
+                cat "$dir.log"
+                fail "train --backend $backend, -np $ranks, $threads threads: failed"
+                continue
+            fi
+            differing=$(same_run "$one" "$dir")
+            if [ -n "$differing" ]; then
+                fail "train --backend $backend, -np $ranks, $threads threads: differs from one process:$differing"
+            else
+                echo "[train $backend -np $ranks, $threads threads/rank] checkpoints, state, log identical to one process"
+            fi
+        done
+    done
+    dir=$work/train_$backend/resumed
+    if launch 2 "$mpi" $train_args --epochs 1 --backend "$backend" --threads 1 --out "$dir" > "$dir.log" 2>&1 &&
+        launch 4 "$mpi" train --resume "$dir" --epochs 2 --threads 1 >> "$dir.log" 2>&1; then
+        differing=$(same_run "$one" "$dir")
+        if [ -n "$differing" ]; then
+            fail "train --backend $backend, 1 epoch on 2 ranks resumed on 4: differs from one process:$differing"
+        else
+            echo "[train $backend 1 epoch -np 2, resumed -np 4] identical to one process"
+        fi
+    else
+        cat "$dir.log"
+        fail "train --backend $backend: 1 epoch on 2 ranks resumed on 4 failed"
+    fi
+done
+
 echo "=== a failing rank ends the job"
 head -c 1000 "$trained" > "$work/truncated.safetensors"
 # expect_abort NAME FILE ARGS_RANK0 -- ARGS_RANK1: FILE (relative to
@@ -165,10 +239,10 @@ expect_refusal() {
     fi
 }
 expect_refusal 3 "must be a power of two" info
-expect_refusal 2 "sharded training needs the batch-tree backends" \
-    train --train-data "$data" --test-data "$data" --width 4 --epochs 1 --out "$work/run"
 expect_refusal 2 "runs as one process" filter --input "$data" --freq high --r 8 --out "$work/high.bin"
-[ -e "$work/run" ] && fail "the refused train created its output folder"
+[ -e "$work/high.bin" ] && fail "the refused filter created its output"
+expect_refusal 2 "only the cpu and cpu-ref backends" \
+    train --train-data "$data" --test-data "$data" --width 4 --epochs 1 --backend cuda --out "$work/run"
 
 if [ "$failures" -ne 0 ]; then
     echo "mpi_check: $failures FAILED"

@@ -206,7 +206,7 @@ static void test_tree_reduce(void **state)
             fb_set_threads(threads);
             tree_plan plan = tree_plan_make(batch, VEC, threads);
             size_t floats = tree_plan_floats(&plan);
-            float *workspace = aligned_alloc(64, (floats + 16) * sizeof(float));
+            float *workspace = aligned_alloc(64, (floats + 31) / 16 * 16 * sizeof(float)); /* a multiple of 64 bytes */
             float got[VEC];
             tree_reduce(got, &plan, workspace, chain_leaf, NULL);
             fb_set_threads(saved);
@@ -295,14 +295,14 @@ typedef struct op_outputs {
 
 static float *random_floats(size_t count, uint64_t seed, float lo, float hi)
 {
-    float *data = aligned_alloc(64, (count + 16) * sizeof(float));
+    float *data = aligned_alloc(64, (count + 31) / 16 * 16 * sizeof(float)); /* a multiple of 64 bytes */
     fill_uniform(data, count, seed, lo, hi);
     return data;
 }
 
 static float *zero_floats(size_t count)
 {
-    float *data = aligned_alloc(64, (count + 16) * sizeof(float));
+    float *data = aligned_alloc(64, (count + 31) / 16 * 16 * sizeof(float)); /* a multiple of 64 bytes */
     memset(data, 0, (count + 16) * sizeof(float));
     return data;
 }

@@ -42,6 +42,14 @@ int fb_loader_batches(const fb_loader *loader);
  * images; each image's pixels depend only on (seed, epoch, index). */
 int fb_loader_batch(const fb_loader *loader, int batch, float *images, int32_t *labels);
 
+/* How many images batch b of the epoch has (the last may be short). */
+int fb_loader_batch_size(const fb_loader *loader, int batch);
+/* Only the samples [lo, hi) of batch b, as fb_loader_batch would put them at
+ * rows lo..hi−1: images [hi − lo, C, H, W], labels [hi − lo]. A training
+ * shard (one MPI rank's node of the batch tree) loads and augments just its
+ * own samples; they are the same pixels a single process makes. */
+void fb_loader_batch_part(const fb_loader *loader, int batch, int lo, int hi, float *images,
+                          int32_t *labels);
 /* The augmentation decisions for one image (exposed for tests). */
 typedef struct fb_augment_choice {
     int dy, dx, flip;

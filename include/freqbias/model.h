@@ -89,6 +89,11 @@ void fb_model_init(fb_model *model, uint64_t seed);
  * training forward then normalises with the whole batch's statistics, the
  * loss is the whole batch's mean, and the gradients are this shard's share
  * (added across shards in the tree's order they give the whole batch's).
+ * An empty shard [hi, hi) (fb_tree_shard gives one to the surplus ranks of
+ * a small batch) still joins every combine, with the same counts in the
+ * same order: it runs the step on ONE stand-in sample (n = 1, any image and
+ * label), whose partials and gradients the tree never reads — a parent
+ * that is a leaf passes its left child's sum up unchanged.
  * FB_ERR_USAGE if the shard is not a node of the tree or exceeds max_batch. */
 fb_status fb_model_set_batch_view(fb_model *model, const fb_batch_view *view);
 
@@ -115,6 +120,11 @@ int fb_model_feature_dim(const fb_model *model);
 
 /* One PyTorch SGD step over all parameters (see fb_backend.sgd_step). */
 void fb_model_sgd_step(fb_model *model, float lr, float momentum, float weight_decay);
+/* Every parameter gradient of the last backward, on the model's backend:
+ * one block of *count floats (the tensors in registry order, alignment
+ * padding zero) that a data-parallel trainer adds across shards in one
+ * allreduce before fb_model_sgd_step. */
+float *fb_model_gradients(fb_model *model, size_t *count);
 /* SGD steps taken since init/reset (the momentum buffer starts at step 0). */
 long fb_model_sgd_steps(const fb_model *model);
 /* Restores the step count when resuming (the momentum buffers are restored

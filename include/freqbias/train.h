@@ -132,8 +132,10 @@ typedef struct fb_train_outcome {
 
 /* Trains (or resumes) job->settings.epochs epochs. FB_ERR_NUMERIC when the
  * loss becomes non-finite (the last good checkpoint stays intact and
- * run.json says "stopped: non-finite loss"). One process only for now:
- * FB_ERR_UNSUPPORTED with more than one MPI rank (freqbias/dist.h). */
+ * run.json says "stopped: non-finite loss"). Under MPI every rank calls it
+ * with the same job: each trains its shard of every batch, and the files
+ * rank 0 writes have the bytes of one process (trainer.c). More than one
+ * rank with a backend other than cpu or cpu-ref: FB_ERR_UNSUPPORTED. */
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome);
 
 /* ---- gradient-spectrum rows and their files ---- */

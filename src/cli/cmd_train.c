@@ -16,6 +16,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "freqbias/dist.h"
 #include "freqbias/runtime.h"
 #include "freqbias/train.h"
 
@@ -185,19 +186,29 @@ int cmd_train(int argc, char **argv)
         return 1;
     }
     const fb_train_settings *s = &job.settings;
+    if (fb_dist_size() > 1 && strcmp(s->backend, "cpu") != 0 && strcmp(s->backend, "cpu-ref") != 0) {
+        if (fb_dist_is_root()) /* every rank sees the same settings: all stop here, none waits */
+            fprintf(stderr, "freqbias train: --backend %s on %d MPI ranks: only the cpu and cpu-ref "
+                            "backends combine BatchNorm sums across ranks (the CUDA ops sum whole "
+                            "batches only); train as one process or with --backend cpu\n",
+                    s->backend, fb_dist_size());
+        return 1;
+    }
     if (s->threads > 0)
         fb_set_threads(s->threads);
     fb_dataset train = {0}, test = {0};
-    status = cli_make_dirs(s->out);
+    status = fb_dist_is_root() ? cli_make_dirs(s->out) : FB_OK; /* rank 0 writes the run */
     if (status == FB_OK)
         status = load_data(s, &train, &test);
     fb_train_outcome outcome = {0};
     if (status == FB_OK) {
-        fprintf(stderr, "freqbias train: %s width %d on %s (%d images%s), test %d images, %d epochs "
-                        "from %d, %d threads, %s\n",
-                s->arch, s->width, train.source, s->subset ? s->subset : train.count,
-                s->subset ? ", subset" : "", test.count, s->epochs, next_epoch, fb_get_threads(),
-                fb_runtime_note());
+        if (fb_dist_is_root())
+            fprintf(stderr, "freqbias train: %s width %d on %s (%d images%s), test %d images, %d epochs "
+                            "from %d, %d threads%s, %s\n",
+                    s->arch, s->width, train.source, s->subset ? s->subset : train.count,
+                    s->subset ? ", subset" : "", test.count, s->epochs, next_epoch, fb_get_threads(),
+                    fb_dist_size() > 1 ? " per rank on each MPI rank's shard of a batch" : "",
+                    fb_runtime_note());
         printer p;
         memset(&p, 0, sizeof p);
         job.train = &train;

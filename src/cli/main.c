@@ -37,7 +37,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"train", cmd_train, MPI_REFUSED, "train a CIFAR ResNet (easy_train.py), deterministic and resumable"},
+    {"train", cmd_train, MPI_SHARDED, "train a CIFAR ResNet (easy_train.py), deterministic and resumable"},
     {"test", cmd_test, MPI_SHARDED, "top-1/top-5, loss, per-class accuracy, confusion matrix (test.py)"},
     {"filter", cmd_filter, MPI_REFUSED, "write low/high/band-pass filtered copies of a dataset split"},
     {"sweep", cmd_sweep, MPI_SHARDED, "accuracy and feature discrimination on low/high-pass test sets (Fig. 3)"},

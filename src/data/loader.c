@@ -99,15 +99,21 @@ void fb_augment_image(float *out, const uint8_t *pixels, int channels, int heigh
         }
 }
 
-int fb_loader_batch(const fb_loader *loader, int batch, float *images, int32_t *labels)
+int fb_loader_batch_size(const fb_loader *loader, int batch)
+{
+    int first = batch * loader->batch_size;
+    return loader->count - first < loader->batch_size ? loader->count - first : loader->batch_size;
+}
+
+void fb_loader_batch_part(const fb_loader *loader, int batch, int lo, int hi, float *images,
+                          int32_t *labels)
 {
     const fb_dataset *data = loader->data;
-    int first = batch * loader->batch_size;
-    int n = loader->count - first < loader->batch_size ? loader->count - first : loader->batch_size;
+    int first = batch * loader->batch_size + lo;
     size_t image_size = (size_t)data->channels * data->height * data->width;
     const fb_augment_choice identity = {PAD, PAD, 0};
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < hi - lo; i++) {
         int index = loader->order[first + i];
         fb_augment_choice choice =
             loader->augment ? fb_augment_choose(loader->seed, loader->epoch, index) : identity;
@@ -115,5 +121,11 @@ int fb_loader_batch(const fb_loader *loader, int batch, float *images, int32_t *
                          data->channels, data->height, data->width, choice);
         labels[i] = data->labels[index];
     }
+}
+
+int fb_loader_batch(const fb_loader *loader, int batch, float *images, int32_t *labels)
+{
+    int n = fb_loader_batch_size(loader, batch);
+    fb_loader_batch_part(loader, batch, 0, n, images, labels);
     return n;
 }

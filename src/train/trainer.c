@@ -10,11 +10,18 @@
  * Nothing here prints: progress goes to the job's callback, which the CLI
  * turns into its progress bar and epoch lines.
  *
- * One process only, for now: a step sharded across MPI ranks needs every
- * batch sum of the backends in the batch tree's order and BatchNorm
- * statistics combined across ranks; until the backends have that, more
- * than one rank is refused (FB_ERR_UNSUPPORTED) rather than training with
- * different bits. */
+ * Under MPI (freqbias/dist.h) every rank runs this same loop on its shard
+ * of each batch: the node of the batch tree (core/batch_tree.h) that
+ * fb_tree_shard gives it. It loads and augments only those samples
+ * (fb_loader_batch_part); BatchNorm and the loss combine their sums with the
+ * other ranks' through the model's batch view (freqbias/batch_view.h), so
+ * every rank normalises with the whole batch's statistics; one tree
+ * allreduce of the gradient block then gives every rank the whole batch's
+ * gradients, and every rank takes the same SGD step. The bits are those of
+ * one process, on any number of ranks and threads. Evaluation and the
+ * gradient spectrum share their images across ranks (fb_evaluate); rank 0
+ * alone writes files. A rank that errs ends the job (the CLI's cli_fail →
+ * fb_dist_abort), so no rank waits for a partner that will never come. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -22,12 +29,14 @@
 #include <string.h>
 
 #include "freqbias/backend.h"
+#include "freqbias/batch_view.h"
 #include "freqbias/checkpoint.h"
 #include "freqbias/dist.h"
 #include "freqbias/evaluate.h"
 #include "freqbias/loader.h"
 #include "freqbias/safetensors.h"
 #include "freqbias/sha256.h"
+#include "core/batch_tree.h"
 #include "train_internal.h"
 
 static void notify(const train_run *r, fb_train_event *event)
@@ -99,6 +108,8 @@ static fb_status record_gradspec(train_run *r, int row)
     snprintf(label, sizeof label, row == 0 ? "before training" : "epoch %d", row - 1);
     fb_gradspec_rows_label(&r->gradspec, row, label);
     r->gradspec.count = row + 1;
+    if (!fb_dist_is_root()) /* the rows are rank 0's (the ranks share the images) */
+        return FB_OK;
     return fb_gradspec_rows_write(&r->gradspec, s->out, "epoch (-1 = before training)", -1.0);
 }
 
@@ -126,13 +137,71 @@ static long count_correct(const float *logits, const int32_t *labels, int n, int
     return correct;
 }
 
-/* Buffers of one batch, on the host and on the model's backend. */
+/* Buffers of one batch, on the host and on the model's backend. A rank
+ * uses only the first rows: those of its shard. */
 typedef struct batch_buffers {
     float *host_images;  /* [batch, C, H, W] */
     float *images;       /* [batch, C, H, W] on the backend */
     float *host_logits;  /* [batch, classes] */
     int32_t *labels;     /* [batch] */
 } batch_buffers;
+
+/* The batch view's combine under MPI: BatchNorm's and the loss's partial
+ * sums, added across ranks in the tree's order. user: the batch size. */
+static void combine_across_ranks(double *partials, int count, void *user)
+{
+    fb_status status = fb_dist_tree_allreduce_f64(partials, (size_t)count, *(const int *)user);
+    if (status != FB_OK)
+        fb_dist_abort("train", fb_error_message(), fb_status_exit_code(status));
+}
+
+/* This rank's share of batch `batch` (n samples): loads it, sets the
+ * model's view, and returns how many rows to run — the shard's samples, or
+ * one stand-in (the batch's first sample) for an empty shard, which must
+ * still join every collective (model.h). *mine = the shard's real samples. */
+static int load_shard(const fb_loader *loader, fb_model *m, int batch, int n, int *batch_size,
+                      batch_buffers *b, int *mine)
+{
+    int ranks = fb_dist_size();
+    fb_tree_node shard = fb_tree_shard(n, fb_dist_rank(), ranks);
+    *mine = shard.hi - shard.lo;
+    if (ranks > 1) {
+        *batch_size = n;
+        fb_batch_view view = {.total = n, .lo = shard.lo, .hi = shard.hi,
+                              .combine = combine_across_ranks, .user = batch_size};
+        fb_status status = fb_model_set_batch_view(m, &view);
+        if (status != FB_OK)
+            fb_dist_abort("train", fb_error_message(), fb_status_exit_code(status));
+    }
+    if (*mine > 0) {
+        fb_loader_batch_part(loader, batch, shard.lo, shard.hi, b->host_images, b->labels);
+        return *mine;
+    }
+    fb_loader_batch_part(loader, batch, 0, 1, b->host_images, b->labels);
+    return 1;
+}
+
+/* The whole batch's gradients on every rank: one tree allreduce of the
+ * model's gradient block (host memory: only the CPU backends shard). */
+static fb_status allreduce_gradients(fb_model *m, int n)
+{
+    if (fb_dist_size() == 1)
+        return FB_OK;
+    size_t count;
+    float *grads = fb_model_gradients(m, &count); /* [count] */
+    return fb_dist_tree_allreduce_f32(grads, count, n);
+}
+
+/* A count over the batch's samples (correct predictions), summed over the
+ * ranks: exact, as the counts are integers far below 2^53. */
+static long sum_over_ranks(long count, int n)
+{
+    double value = (double)count;
+    fb_status status = fb_dist_tree_allreduce_f64(&value, 1, n);
+    if (status != FB_OK)
+        fb_dist_abort("train", fb_error_message(), fb_status_exit_code(status));
+    return (long)value;
+}
 
 static fb_status train_epochs(train_run *r)
 {
@@ -148,6 +217,7 @@ static fb_status train_epochs(train_run *r)
         .host_logits = malloc((size_t)s->batch * classes * sizeof(float)),
         .labels = malloc((size_t)s->batch * sizeof(int32_t)),
     };
+    int batch_size = s->batch; /* the current batch's size, for the combine callback */
     fb_loader loader;
     fb_status status = fb_loader_init(&loader, train, s->subset, s->batch, s->seed, s->shuffle, s->augment);
     if (status == FB_OK && (!b.host_images || !b.images || !b.host_logits || !b.labels))
@@ -162,18 +232,22 @@ static fb_status train_epochs(train_run *r)
                                 .batches = fb_loader_batches(&loader), .lr = lr};
         notify(r, &event);
         for (int batch = 0; batch < event.batches; batch++) {
-            int n = fb_loader_batch(&loader, batch, b.host_images, b.labels);
-            backend->to_device(b.images, b.host_images, (size_t)n * image_floats * sizeof(float));
-            const float *logits = fb_model_forward(m, b.images, n, 1); /* [n, classes] */
-            float loss = fb_model_loss(m, b.labels, n);
+            int n = fb_loader_batch_size(&loader, batch), mine;
+            int rows = load_shard(&loader, m, batch, n, &batch_size, &b, &mine);
+            backend->to_device(b.images, b.host_images, (size_t)rows * image_floats * sizeof(float));
+            const float *logits = fb_model_forward(m, b.images, rows, 1); /* [rows, classes] */
+            float loss = fb_model_loss(m, b.labels, rows); /* the whole batch's mean, on every rank */
             if (!isfinite(loss)) {
                 status = non_finite_loss(r, epoch, batch, loss);
                 break;
             }
-            backend->to_host(b.host_logits, logits, (size_t)n * classes * sizeof(float));
+            backend->to_host(b.host_logits, logits, (size_t)rows * classes * sizeof(float));
             fb_model_backward(m, NULL, 0);
+            status = allreduce_gradients(m, n);
+            if (status != FB_OK)
+                break;
             fb_model_sgd_step(m, (float)lr, (float)s->momentum, (float)s->weight_decay);
-            correct += count_correct(b.host_logits, b.labels, n, classes);
+            correct += sum_over_ranks(mine > 0 ? count_correct(b.host_logits, b.labels, mine, classes) : 0, n);
             loss_sum += (double)loss * n;
             seen += n;
             event.kind = FB_TRAIN_BATCH_DONE;
@@ -181,6 +255,7 @@ static fb_status train_epochs(train_run *r)
             event.images = seen;
             notify(r, &event);
         }
+        fb_model_set_batch_view(m, NULL); /* evaluation shards by images, not by the tree */
         if (status != FB_OK)
             break;
         double train_seconds = omp_get_wtime() - start;
@@ -209,9 +284,9 @@ static fb_status train_epochs(train_run *r)
         notify(r, &event);
         r->next_epoch = epoch + 1;
         status = record_gradspec(r, epoch + 1);
-        if (status == FB_OK)
+        if (status == FB_OK && fb_dist_is_root())
             status = train_append_log(r, row);
-        if (status == FB_OK)
+        if (status == FB_OK && fb_dist_is_root())
             status = train_save_epoch(r, epoch, improved);
     }
     fb_loader_free(&loader);
@@ -246,15 +321,16 @@ static fb_status prepare(train_run *r)
     r->log = train_restore_log(r->s->out, r->next_epoch);
     if (!r->log)
         return fb_error(FB_ERR_NOMEM, "train: out of memory");
-    return train_write_run_json(r, "running");
+    return fb_dist_is_root() ? train_write_run_json(r, "running") : FB_OK;
 }
 
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome)
 {
-    if (fb_dist_size() > 1)
-        return fb_error(FB_ERR_UNSUPPORTED, "train: %d MPI ranks: sharded training needs the batch-tree "
-                        "backends, which this build does not have yet; train as one process",
-                        fb_dist_size());
+    if (fb_dist_size() > 1 && strcmp(job->settings.backend, "cpu") != 0 &&
+        strcmp(job->settings.backend, "cpu-ref") != 0)
+        return fb_error(FB_ERR_UNSUPPORTED, "train: --backend %s on %d MPI ranks: only the cpu and "
+                        "cpu-ref backends combine BatchNorm sums across ranks; the CUDA ops sum whole "
+                        "batches only", job->settings.backend, fb_dist_size());
     fb_train_settings settings = job->settings;
     if (job->resume)
         settings.init[0] = '\0'; /* the state holds the weights */
@@ -268,7 +344,7 @@ fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome)
     fb_status status = prepare(&r);
     if (status == FB_OK)
         status = train_epochs(&r);
-    if (status != FB_OK && r.log)
+    if (status != FB_OK && r.log && fb_dist_is_root())
         train_write_run_json(&r, status == FB_ERR_NUMERIC ? "stopped: non-finite loss" : "failed");
     if (outcome)
         *outcome = (fb_train_outcome){.epochs_done = r.next_epoch, .best_epoch = r.best_epoch,
