@@ -63,10 +63,16 @@ fb_status fb_dist_gather_rows(void *rows, size_t row_bytes, int total, int first
  * rank, size)); on return every rank holds the sum over the whole batch
  * with exactly the bits one process gets by adding the tree's nodes in the
  * tree's order: in round j (j = 0 .. log2(size) − 1) rank r exchanges with
- * r XOR 2^j, and both compute left + right for their common parent node, or
- * keep the left one's value unchanged where the parent is a leaf (its
- * samples were never split, so the right partner's shard is empty). */
+ * r XOR 2^j, and for their common parent node the pair computes left +
+ * right — each rank for the half of the elements it keeps — or keeps the
+ * left one's value unchanged where the parent is a leaf (its samples were
+ * never split, so the right partner's shard is empty). After the last round
+ * the pairs swap their finished halves in reverse order: 2·(R − 1)/R ·
+ * count elements sent per rank, whatever R. */
 fb_status fb_dist_tree_allreduce_f32(float *sum, size_t count, int batch);
 fb_status fb_dist_tree_allreduce_f64(double *sum, size_t count, int batch);
+/* Bytes this rank has sent in tree allreduces since it started (0 without
+ * a job): benchmarks read it before and after a step. */
+double fb_dist_bytes_sent(void);
 
 #endif

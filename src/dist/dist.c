@@ -14,7 +14,16 @@
  * root's sum. When the parent is a leaf (≤ FB_TREE_LEAF samples) its
  * samples were never split: the left rank owns the whole leaf and the right
  * one an empty shard, so the left value passes up unchanged (adding a zero
- * would turn −0 into +0). Bytes sent per rank: k · count · element size.
+ * would turn −0 into +0).
+ *
+ * The rounds move only what they must (Rabenseifner's reduce-scatter and
+ * allgather, which keep the butterfly's pairs and therefore its order of
+ * additions, element by element): in round j a rank sends its partner the
+ * half of its current elements that the partner will add up and keeps the
+ * other half, so after k rounds each rank holds the root's sum of 1/R of
+ * the vector; the same pairs in reverse order then swap their finished
+ * halves. Bytes sent per rank: 2 · (R − 1)/R · count · element size
+ * (fb_dist_bytes_sent), instead of k · count for whole-vector exchanges.
  *
  * Gathers use MPI_Gatherv, which moves bytes and adds nothing.
  *
@@ -79,6 +88,8 @@ void fb_dist_finalize(void) {}
 
 const char *fb_dist_library(void) { return "not built (make MPI=1)"; }
 
+double fb_dist_bytes_sent(void) { return 0.0; }
+
 fb_status fb_dist_gather_rows(void *rows, size_t row_bytes, int total, int first, int count)
 {
     (void)rows;
@@ -108,6 +119,7 @@ fb_status fb_dist_tree_allreduce_f64(double *sum, size_t count, int batch)
 #else /* FB_WITH_MPI */
 
 static void *scratch;        /* the partner's values in the allreduce */
+static size_t bytes_sent;    /* by this rank in the allreduce, since the start */
 static size_t scratch_bytes;
 static char library_name[MPI_MAX_LIBRARY_VERSION_STRING];
 
@@ -230,6 +242,22 @@ static void add_f64(void *out, const void *left, const void *right, size_t count
         c[i] = a[i] + b[i];
 }
 
+/* Sends send_count elements to the partner while receiving recv_count from
+ * it (the partner's counts are the mirror image), in pieces that fit MPI's
+ * int counts. */
+static void exchange(const void *send, size_t send_count, void *recv, size_t recv_count, size_t element,
+                     MPI_Datatype type, int partner, int tag)
+{
+    const size_t piece = (size_t)1 << 28;
+    for (size_t done = 0; done < send_count || done < recv_count; done += piece) {
+        int out = send_count > done ? (int)(send_count - done < piece ? send_count - done : piece) : 0;
+        int in = recv_count > done ? (int)(recv_count - done < piece ? recv_count - done : piece) : 0;
+        MPI_Sendrecv((const char *)send + done * element, out, type, partner, tag,
+                     (char *)recv + done * element, in, type, partner, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+    bytes_sent += send_count * element;
+}
+
 static fb_status tree_allreduce(void *sum, size_t count, size_t element, MPI_Datatype type, int batch,
                                 void (*add)(void *, const void *, const void *, size_t))
 {
@@ -245,29 +273,48 @@ static fb_status tree_allreduce(void *sum, size_t count, size_t element, MPI_Dat
         scratch = grown;
         scratch_bytes = bytes;
     }
-    const size_t piece = (size_t)1 << 28; /* MPI counts are int */
+    char *values = sum;
     int levels = 0;
     while ((1 << levels) < world_size)
         levels++;
+    size_t lo = 0, hi = count, held_lo[32], held_hi[32]; /* the elements this rank adds up */
+    /* reduce-scatter: each round halves the elements a rank is responsible for */
     for (int round = 0; round < levels; round++) {
         int partner = world_rank ^ (1 << round);
         int i_am_left = !(world_rank & (1 << round));
         /* the common parent: the node the top levels − round − 1 bits select */
         fb_tree_node parent = fb_tree_shard(batch, world_rank >> (round + 1), world_size >> (round + 1));
         int split = parent.hi > parent.lo && !fb_tree_is_leaf(parent);
-        for (size_t done = 0; done < count; done += piece) {
-            int n = (int)(count - done < piece ? count - done : piece);
-            char *mine = (char *)sum + done * element, *theirs = (char *)scratch + done * element;
-            MPI_Sendrecv(mine, n, type, partner, round, theirs, n, type, partner, round, MPI_COMM_WORLD,
-                         MPI_STATUS_IGNORE);
-        }
+        size_t mid = lo + (hi - lo) / 2;
+        size_t keep_lo = i_am_left ? lo : mid, keep_hi = i_am_left ? mid : hi;
+        size_t give_lo = i_am_left ? mid : lo, give_hi = i_am_left ? hi : mid;
+        size_t kept = keep_hi - keep_lo;
+        exchange(values + give_lo * element, give_hi - give_lo, scratch, kept, element, type, partner, round);
+        char *mine = values + keep_lo * element;
         if (split)
-            add(sum, i_am_left ? sum : scratch, i_am_left ? scratch : sum, count);
+            add(mine, i_am_left ? mine : scratch, i_am_left ? scratch : mine, kept);
         else if (!i_am_left)
-            memcpy(sum, scratch, bytes);
+            memcpy(mine, scratch, kept * element);
+        held_lo[round] = lo;
+        held_hi[round] = hi;
+        lo = keep_lo;
+        hi = keep_hi;
+    }
+    /* allgather: the same pairs in reverse order swap their finished halves */
+    for (int round = levels - 1; round >= 0; round--) {
+        int partner = world_rank ^ (1 << round);
+        int i_am_left = !(world_rank & (1 << round));
+        size_t whole_lo = held_lo[round], whole_hi = held_hi[round];
+        size_t other_lo = i_am_left ? hi : whole_lo, other_hi = i_am_left ? whole_hi : lo;
+        exchange(values + lo * element, hi - lo, values + other_lo * element, other_hi - other_lo, element, type,
+                 partner, levels + round);
+        lo = whole_lo;
+        hi = whole_hi;
     }
     return FB_OK;
 }
+
+double fb_dist_bytes_sent(void) { return (double)bytes_sent; }
 
 fb_status fb_dist_tree_allreduce_f32(float *sum, size_t count, int batch)
 {
