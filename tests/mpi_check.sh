@@ -26,8 +26,16 @@
 #      log.csv's numbers byte-identical to the plain build's single process
 #      (only the wall-time fields may differ); a run of 1 epoch on 2 ranks
 #      resumed for the second epoch on 4 ranks does too.
-#   5. Refusals, exit code 1 with the reason: 3 ranks (not a power of
-#      two), filter on 2 ranks, train --backend cuda on 2 ranks.
+#   5. The tiny report with --launcher "mpirun -np 2" (its train, test,
+#      sweep, gradspec and spectrum stages as 2-rank jobs of the MPI build)
+#      writes the checkpoints, sweeps, gradient spectra and findings of the
+#      plain build's report, byte for byte, on the CIFAR-10 folder
+#      test_report.c builds from the fixture (its first 384 records open
+#      data_batch_1.bin, the last 128 test_batch.bin, every file extended
+#      to the official size with zero records the tiny preset never reads).
+#   6. Refusals, exit code 1 with the reason: 3 ranks (not a power of
+#      two), filter on 2 ranks, train --backend cuda on 2 ranks, report
+#      on 2 ranks (it points to --launcher), --launcher in the plain build.
 #
 # usage: sh tests/mpi_check.sh MPI_BUILD PLAIN_BUILD   (from the repository root)
 set -u
@@ -188,6 +196,40 @@ for backend in cpu cpu-ref; do
     fi
 done
 
+echo "=== report --launcher: the stages as MPI jobs vs the plain build's report"
+cifar=$work/cifar
+mkdir -p "$cifar"
+head -c $((384 * 3073)) "$data" > "$cifar/data_batch_1.bin"
+tail -c $((128 * 3073)) "$data" > "$cifar/test_batch.bin"
+for file in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+    truncate -s 30730000 "$cifar/$file.bin"
+done
+if "$plain" report --data "$cifar" --preset tiny --out "$work/report_one" > "$work/report_one.log" 2>&1 &&
+    "$mpi" report --data "$cifar" --preset tiny --out "$work/report_np2" \
+        --launcher "$launcher -np 2" > "$work/report_np2.log" 2>&1; then
+    differing=""
+    compared=0
+    for file in $(cd "$work/report_one" && find runs sweeps spectra -name 'last.safetensors' -o \
+            -name 'sweep.csv' -o -name 'gradspec_mean.npy' -o -name 'spectrum_mean.npy' | sort); do
+        compared=$((compared + 1))
+        cmp -s "$work/report_one/$file" "$work/report_np2/$file" || differing="$differing $file"
+    done
+    sed '/^[Tt]ime per stage group/,$d' "$work/report_one/summary.txt" > "$work/report_one/findings.txt"
+    sed '/^[Tt]ime per stage group/,$d' "$work/report_np2/summary.txt" > "$work/report_np2/findings.txt"
+    cmp -s "$work/report_one/findings.txt" "$work/report_np2/findings.txt" || differing="$differing summary.txt"
+    if ! grep -q "run as: $launcher -np 2" "$work/report_np2.log" ||
+        ! grep -q "per rank on each MPI rank's shard" "$work/report_np2/stages/baseline-train-s0.log"; then
+        fail "report --launcher: the stages did not run under the launcher (report log, baseline-train-s0 log)"
+    elif [ -n "$differing" ] || [ "$compared" -lt 8 ]; then
+        fail "report --launcher: $compared files compared, differing:$differing"
+    else
+        echo "[report --launcher 'mpirun -np 2'] $compared checkpoints, sweeps and spectra and the findings identical to the plain report"
+    fi
+else
+    tail -20 "$work/report_one.log" "$work/report_np2.log"
+    fail "report --launcher: a report failed"
+fi
+
 echo "=== a failing rank ends the job"
 head -c 1000 "$trained" > "$work/truncated.safetensors"
 # expect_abort NAME FILE ARGS_RANK0 -- ARGS_RANK1: FILE (relative to
@@ -243,6 +285,15 @@ expect_refusal 2 "runs as one process" filter --input "$data" --freq high --r 8 
 [ -e "$work/high.bin" ] && fail "the refused filter created its output"
 expect_refusal 2 "only the cpu and cpu-ref backends" \
     train --train-data "$data" --test-data "$data" --width 4 --epochs 1 --backend cuda --out "$work/run"
+expect_refusal 2 "starts each sharded stage as an MPI job" report --data "$cifar" --preset tiny --out "$work/rep"
+[ -e "$work/rep" ] && fail "the refused report created its output folder"
+if "$plain" report --data "$cifar" --preset tiny --out "$work/rep" --launcher "mpirun -np 2" \
+        > "$work/launcher.out" 2> "$work/launcher.err" || ! grep -q "needs the MPI build" "$work/launcher.err"; then
+    cat "$work/launcher.err"
+    fail "report --launcher in the plain build: not refused"
+else
+    echo "[refused: report --launcher in the plain build] $(cut -c1-120 "$work/launcher.err")..."
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "mpi_check: $failures FAILED"

@@ -15,6 +15,10 @@
  * When a stage fails the report is still written from what exists, says
  * which stage failed and why, and the exit code is the stage's (1 usage,
  * 2 input/output, 3 numerical). Rerunning continues where it stopped.
+ *
+ * Scaling out: the report itself is one process; with --launcher "mpirun
+ * -np 4" (or "srun" inside a Slurm allocation) each sharded stage runs as
+ * one MPI job of the MPI build over all the ranks (report_stage.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: freqbias report --data DIR --preset tiny|laptop|workstation|paper --out DIR\n"
             "                       [--seeds K] [--threads T] [--backend cpu|cpu-ref] [--seed S]\n"
+            "                       [--launcher 'mpirun -np R' | 'srun']\n"
             "Runs every experiment of the paper as resumable stages and writes DIR/report.md,\n"
             "DIR/report.html (images inlined) and DIR/summary.txt. DIR of --data holds CIFAR-10\n"
             "(data_batch_1..5.bin, test_batch.bin, or the cifar-10-batches-bin folder).\n"
@@ -44,7 +49,29 @@ static void usage(FILE *out)
             "--seeds K trains every compared classifier with seeds S..S+K-1 (default: the preset's,\n"
             "tiny 1, others 3; at most %d); tables give mean +- std, verdicts a one-sided t-test.\n"
             "A rerun skips every stage whose recorded command, inputs and outputs still match\n"
-            "(so a larger K reuses the seeds already trained).\n", REPORT_MAX_SEEDS);
+            "(so a larger K reuses the seeds already trained).\n"
+            "--launcher runs the sharded stages (train, test, sweep, gradspec, spectrum) as\n"
+            "LAUNCHER freqbias ..., each one MPI job over the launcher's ranks (MPI build only;\n"
+            "--threads is then per rank). The bits, and so the records, are the same on any\n"
+            "number of ranks: a report can be resumed with another launcher.\n", REPORT_MAX_SEEDS);
+}
+
+/* --launcher starts MPI jobs of this binary: it must be the MPI build (a
+ * plain build under mpirun would be R independent copies writing the same
+ * files), and only the CPU backends shard a training step. */
+static int launcher_possible(const char *backend)
+{
+#ifdef FB_WITH_MPI
+    if (strcmp(backend, "cpu") == 0 || strcmp(backend, "cpu-ref") == 0)
+        return 1;
+    fprintf(stderr, "freqbias report: --launcher with --backend %s: only the cpu and cpu-ref backends "
+                    "train on MPI ranks\n", backend);
+#else
+    (void)backend;
+    fprintf(stderr, "freqbias report: --launcher needs the MPI build of freqbias (make MPI=1, then "
+                    "build-mpi/freqbias report ...); this one was built without MPI\n");
+#endif
+    return 0;
 }
 
 int cmd_report(int argc, char **argv)
@@ -53,9 +80,10 @@ int cmd_report(int argc, char **argv)
         {"data", required_argument, 0, 'd'},    {"preset", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},     {"threads", required_argument, 0, 't'},
         {"backend", required_argument, 0, 'k'}, {"seed", required_argument, 0, 'S'},
-        {"seeds", required_argument, 0, 'K'},   {"help", no_argument, 0, 'h'},
+        {"seeds", required_argument, 0, 'K'},   {"launcher", required_argument, 0, 'L'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *data_dir = NULL, *preset_name = NULL, *out = NULL, *backend = "cpu";
+    const char *data_dir = NULL, *preset_name = NULL, *out = NULL, *backend = "cpu", *launcher = NULL;
     int threads = 0, seeds = 0, opt;
     unsigned long long seed = 0;
     optind = 1;
@@ -69,6 +97,7 @@ int cmd_report(int argc, char **argv)
         case 'k': backend = optarg; break;
         case 'S': seed = strtoull(optarg, &end, 10); break;
         case 'K': seeds = (int)strtol(optarg, &end, 10); break;
+        case 'L': launcher = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -96,6 +125,8 @@ int cmd_report(int argc, char **argv)
     }
     if (!fb_backend_by_name(backend))
         return cli_fail("report", FB_ERR_USAGE);
+    if (launcher && !launcher_possible(backend))
+        return 1;
     if (strlen(out) >= REPORT_OUT_MAX - 64 || strlen(data_dir) >= 900) {
         fprintf(stderr, "freqbias report: --out or --data path is too long\n");
         return 1;
@@ -114,6 +145,8 @@ int cmd_report(int argc, char **argv)
         status = cli_make_dirs(out);
     if (status == FB_OK)
         status = stage_runner_init(&runner, out, threads);
+    if (status == FB_OK && launcher)
+        status = stage_runner_set_launcher(&runner, launcher);
     if (status == FB_OK)
         status = report_pipeline_build(&pipeline);
     if (status != FB_OK) {
@@ -122,6 +155,9 @@ int cmd_report(int argc, char **argv)
     }
     fprintf(stderr, "freqbias report: preset %s (%s), %d seeds, %d stages, output in %s\n", preset->name,
             preset->budget, seeds, pipeline.count, out);
+    if (launcher)
+        fprintf(stderr, "freqbias report: train, test, sweep, gradspec and spectrum run as: %s %s ...\n",
+                launcher, runner.executable);
     report_outcome outcome = {.failed_stage = -1, .threads = threads};
     double start = cli_now();
     runner.total = pipeline.count;

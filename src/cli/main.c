@@ -8,9 +8,11 @@
  * rather than death by SIGXFSZ, so that signal is ignored.
  *
  * Under mpirun (an MPI=1 build, freqbias/dist.h) every rank runs main: the
- * rank count must be a power of two; test, sweep, gradspec and spectrum
- * share their images across the ranks and rank 0 alone prints and writes;
- * the other commands refuse more than one rank, with the reason. A rank
+ * rank count must be a power of two; train splits every batch across the
+ * ranks (src/train/trainer.c), test, sweep, gradspec and spectrum share
+ * their images, and rank 0 alone prints and writes; the other commands
+ * refuse more than one rank, with the reason (report runs as one process
+ * and starts its stages as MPI jobs: --launcher). A rank
  * that fails ends the whole job (cli_fail → fb_dist_abort).
  */
 #include <signal.h>
@@ -65,16 +67,15 @@ static void usage(FILE *out)
 /* Why a command does not run on more than one rank (printed by rank 0). */
 static void refusal(const char *name)
 {
-    if (strcmp(name, "train") == 0 || strcmp(name, "report") == 0)
-        fprintf(stderr, "freqbias %s: %d MPI ranks: sharded training needs the batch-tree backends (every "
-                        "batch sum in the order of core/batch_tree.h, BatchNorm statistics combined across "
-                        "ranks), which this build does not have yet; a sharded run would not give one "
-                        "process's bits. Run it as one process (mpirun -np 1, or without mpirun).\n",
-                name, fb_dist_size());
+    if (strcmp(name, "report") == 0)
+        fprintf(stderr, "freqbias report: %d MPI ranks: the report runs as one process and starts each "
+                        "sharded stage as an MPI job itself: build-mpi/freqbias report ... --launcher "
+                        "'mpirun -np %d' (or --launcher srun inside a Slurm allocation).\n",
+                fb_dist_size(), fb_dist_size());
     else
         fprintf(stderr, "freqbias %s: %d MPI ranks: this command runs as one process (mpirun -np 1, or "
-                        "without mpirun); the commands sharded across ranks are test, sweep, gradspec and "
-                        "spectrum.\n", name, fb_dist_size());
+                        "without mpirun); the commands sharded across ranks are train, test, sweep, gradspec "
+                        "and spectrum.\n", name, fb_dist_size());
 }
 
 static int dispatch(int argc, char **argv)

@@ -9,6 +9,12 @@
  * stage would go on writing into OUT while the rerun resumes it. The record
  * is written twice: "running" before the command starts (so an interrupted
  * run is recognised) and "done"/"failed" after, with the output hashes.
+ *
+ * With a launcher (report --launcher "mpirun -np 4") the subcommands that
+ * shard across MPI ranks (train, test, sweep, gradspec, spectrum) run as
+ * LAUNCHER freqbias ..., one MPI job each. The launcher is not part of the
+ * recorded command: the ranks give one process's bits, so a record made on
+ * one rank count matches a rerun on another.
  */
 #include "report_stage.h"
 
@@ -420,12 +426,12 @@ static void forward_signal(int signal_number)
 /* Runs argv (NULL-terminated) with output to the log; returns the exit
  * code, 128 + signal when killed, 127 when the child could not open its
  * log or exec, or -1 when it could not be forked. */
-static int spawn_and_wait(const char *executable, char **argv, const char *log_path, int append_log)
+static int spawn_and_wait(const char *program, char **argv, const char *log_path, int append_log)
 {
     pid_t report = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        fb_error(FB_ERR_IO, "%s: cannot start: %s", executable, strerror(errno));
+        fb_error(FB_ERR_IO, "%s: cannot start: %s", program, strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -438,7 +444,7 @@ static int spawn_and_wait(const char *executable, char **argv, const char *log_p
             _exit(127);
         if (fd > 2)
             close(fd);
-        execve(executable, argv, environ);
+        execve(program, argv, environ);
         _exit(127);
     }
     running_child = pid;
@@ -497,6 +503,50 @@ fb_status stage_runner_init(stage_runner *runner, const char *out_dir, int threa
     char path[STAGE_PATH + 16];
     snprintf(path, sizeof path, "%s/stages", out_dir);
     return cli_make_dirs(path);
+}
+
+fb_status stage_runner_set_launcher(stage_runner *runner, const char *line)
+{
+    runner->launcher_count = 0;
+    for (const char *at = line; *at;) {
+        size_t length = strcspn(at, " ");
+        if (length > 0) {
+            if (runner->launcher_count == STAGE_LAUNCHER_WORDS || length >= STAGE_LAUNCHER_WORD)
+                return fb_error(FB_ERR_USAGE, "--launcher '%s': more than %d words or a word of %d "
+                                "characters or more", line, STAGE_LAUNCHER_WORDS, STAGE_LAUNCHER_WORD);
+            snprintf(runner->launcher[runner->launcher_count++], STAGE_LAUNCHER_WORD, "%.*s", (int)length, at);
+        }
+        at += length + (at[length] == ' ');
+    }
+    if (runner->launcher_count == 0)
+        return fb_error(FB_ERR_USAGE, "--launcher is empty");
+    const char *program = runner->launcher[0];
+    if (strchr(program, '/')) {
+        snprintf(runner->launcher_path, sizeof runner->launcher_path, "%s", program);
+        if (access(program, X_OK) == 0)
+            return FB_OK;
+        return fb_error(FB_ERR_USAGE, "--launcher: %s is not an executable file", program);
+    }
+    const char *path = getenv("PATH");
+    for (const char *dir = path ? path : ""; *dir;) {
+        size_t length = strcspn(dir, ":");
+        snprintf(runner->launcher_path, sizeof runner->launcher_path, "%.*s/%s", (int)length, dir, program);
+        if (length > 0 && access(runner->launcher_path, X_OK) == 0)
+            return FB_OK;
+        dir += length + (dir[length] == ':');
+    }
+    return fb_error(FB_ERR_USAGE, "--launcher: '%s' is not on PATH (install Open MPI: make deps MPI=1)",
+                    program);
+}
+
+/* The subcommands that run as one MPI job across the launcher's ranks. */
+static int sharded_command(const char *subcommand)
+{
+    static const char *const sharded[] = {"train", "test", "sweep", "gradspec", "spectrum"};
+    for (size_t i = 0; i < sizeof sharded / sizeof *sharded; i++)
+        if (strcmp(subcommand, sharded[i]) == 0)
+            return 1;
+    return 0;
 }
 
 const char *stage_action_name(stage_action action)
@@ -568,8 +618,12 @@ fb_status stage_run(report_stage *stage, stage_runner *runner)
         if (result != FB_OK)
             fprintf(stderr, "freqbias report: stage %s: %s\n", stage->name, fb_error_message());
     } else {
-        char *argv[STAGE_MAX_ARGS + 4], threads[16];
+        char *argv[STAGE_LAUNCHER_WORDS + STAGE_MAX_ARGS + 4], threads[16];
         int n = 0;
+        const char *subcommand = resume ? "train" : stage->argc > 0 ? stage->argv[0] : "";
+        int launched = runner->launcher_count > 0 && sharded_command(subcommand);
+        for (int i = 0; launched && i < runner->launcher_count; i++)
+            argv[n++] = runner->launcher[i];
         argv[n++] = runner->executable;
         if (resume) {
             argv[n++] = "train";
@@ -585,7 +639,8 @@ fb_status stage_run(report_stage *stage, stage_runner *runner)
             argv[n++] = threads;
         }
         argv[n] = NULL;
-        code = spawn_and_wait(runner->executable, argv, stage->log_path, resume);
+        code = spawn_and_wait(launched ? runner->launcher_path : runner->executable, argv, stage->log_path,
+                              resume);
     }
     stage->wall_seconds = earlier + (now_seconds() - start);
     stage->exit_status = code;

@@ -38,6 +38,8 @@
 #define STAGE_MAX_ARGS 64
 #define STAGE_MAX_FILES 24
 #define STAGE_PATH 1024
+#define STAGE_LAUNCHER_WORDS 16
+#define STAGE_LAUNCHER_WORD 256
 
 struct report_stage;
 /* An in-process stage: does its work and returns a status (message set). */
@@ -80,6 +82,12 @@ typedef struct stage_runner {
     char executable[STAGE_PATH]; /* this binary                                */
     char executable_sha256[65];  /* recorded; a mismatch is reported, not rerun */
     int threads;                 /* > 0: --threads T is added to each command  */
+    /* --launcher: the words put before the sharded commands (train, test,
+     * sweep, gradspec, spectrum), e.g. {"mpirun", "-np", "4"} or {"srun"};
+     * launcher_path is the first word found on PATH. None: launcher_count 0. */
+    int launcher_count;
+    char launcher[STAGE_LAUNCHER_WORDS][STAGE_LAUNCHER_WORD];
+    char launcher_path[STAGE_PATH];
     int index, total;            /* for the progress lines                     */
 } stage_runner;
 
@@ -95,6 +103,11 @@ void stage_input_dataset(report_stage *stage, const char *path);
 
 /* Finds this binary (/proc/self/exe) and creates OUT/stages. */
 fb_status stage_runner_init(stage_runner *runner, const char *out_dir, int threads);
+/* Sets the launcher from one line of words separated by spaces ("mpirun
+ * -np 4"): the sharded stages then run as LAUNCHER freqbias ..., one MPI
+ * job each, while the report itself stays one process. The first word is
+ * looked up on PATH now, so a missing launcher fails before any stage. */
+fb_status stage_runner_set_launcher(stage_runner *runner, const char *line);
 
 /* Skips, resumes or runs the stage as described above. A failing command
  * gives FB_ERR_USAGE, FB_ERR_IO or FB_ERR_NUMERIC for its exit code 1, 2 or
