@@ -85,7 +85,7 @@ endif
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 CUDA_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_cuda*.c))
 TEST_SUPPORT := $(BUILD)/obj/tests/oracle.o $(BUILD)/obj/tests/testutil.o
-BENCH_BIN := $(BUILD)/bench/bench_train
+BENCH_BIN := $(BUILD)/bench/bench_train $(BUILD)/bench/bench_dist_step $(BUILD)/bench/bench_sgemm
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 
@@ -97,7 +97,7 @@ FB_VERSION_NUMBER := $(shell sed -n 's/^\#define FB_VERSION "\(.*\)"/\1/p' inclu
 SO_NAME := libfreqbias.so.$(firstword $(subst ., ,$(FB_VERSION_NUMBER)))
 SO_FILE := libfreqbias.so.$(FB_VERSION_NUMBER)
 
-.PHONY: all demo check test bench deps data install clean help FORCE example-check fuzz fuzz-replay fuzz-run check-valgrind
+.PHONY: all demo check test bench bench-mpi deps data install clean help FORCE example-check fuzz fuzz-replay fuzz-run check-valgrind
 all: $(BUILD)/freqbias $(BUILD)/libfreqbias.a $(BUILD)/$(SO_FILE) $(TOOL_BIN)
 
 help:
@@ -105,6 +105,7 @@ help:
 	@echo "make check   install deps, build, run every test"
 	@echo "make check-valgrind  a CLI smoke (train, test, filter, sweep) under valgrind memcheck"
 	@echo "make bench   benchmark against PyTorch (needs python3-torch)"
+	@echo "make bench-mpi  2 MPI ranks vs 1 process of 2 threads; time per phase of a sharded step"
 	@echo "make deps    install missing Debian packages (as root)"
 	@echo "make check-cross   cpu-ref golden hashes: gcc, clang, aarch64 under qemu (2-6 min)"
 	@echo "make golden-regen   rewrite ref_data/golden/ when cpu-ref's bits change on purpose"
@@ -259,7 +260,8 @@ ifeq ($(MPI),1)
 else
 	@if command -v mpicc >/dev/null 2>&1; then \
 	  echo "=== mpicc found: compile-checking the MPI build in build-mpi/ (make MPI=1 BUILD=build-mpi; nothing runs)"; \
-	  $(MAKE) --no-print-directory MPI=1 SANITIZE=0 BUILD=build-mpi all build-mpi/tests/test_dist || exit 1; \
+	  $(MAKE) --no-print-directory MPI=1 SANITIZE=0 BUILD=build-mpi all build-mpi/tests/test_dist \
+	    build-mpi/bench/bench_dist_step || exit 1; \
 	  echo "=== MPI build compiles and links"; \
 	else \
 	  echo "=== no mpicc: MPI build not compile-checked (make deps MPI=1 installs Open MPI)"; \
@@ -298,6 +300,12 @@ check-valgrind:
 
 bench: deps all $(BENCH_BIN)
 	@sh bench/run_bench.sh $(BUILD)
+
+# 2 MPI ranks x 1 thread vs 1 process x 2 threads, and where a sharded step's time goes
+bench-mpi:
+	@sh scripts/deps.sh mpi
+	@$(MAKE) --no-print-directory MPI=1 SANITIZE=0 BUILD=build-mpi all build-mpi/bench/bench_dist_step
+	@sh bench/bench_mpi.sh build-mpi
 
 demo: deps
 	@$(MAKE) --no-print-directory all
