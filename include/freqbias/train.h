@@ -138,6 +138,10 @@ typedef struct fb_train_outcome {
  * rank with a backend other than cpu or cpu-ref: FB_ERR_UNSUPPORTED. */
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome);
 
+/* 1 when a backend can train on a shard of a batch (several MPI ranks):
+ * cpu and cpu-ref; the CUDA ops sum whole batches only. */
+int fb_train_backend_shards(const char *backend);
+
 /* ---- gradient-spectrum rows and their files ---- */
 
 typedef struct fb_gradspec_rows {

@@ -29,6 +29,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/backend.h"
+#include "freqbias/train.h"
 #include "report/report_pipeline.h"
 #include "report/report_preset.h"
 #include "report/report_stage.h"
@@ -62,7 +63,7 @@ static void usage(FILE *out)
 static int launcher_possible(const char *backend)
 {
 #ifdef FB_WITH_MPI
-    if (strcmp(backend, "cpu") == 0 || strcmp(backend, "cpu-ref") == 0)
+    if (fb_train_backend_shards(backend))
         return 1;
     fprintf(stderr, "freqbias report: --launcher with --backend %s: only the cpu and cpu-ref backends "
                     "train on MPI ranks\n", backend);

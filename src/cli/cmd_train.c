@@ -186,7 +186,7 @@ int cmd_train(int argc, char **argv)
         return 1;
     }
     const fb_train_settings *s = &job.settings;
-    if (fb_dist_size() > 1 && strcmp(s->backend, "cpu") != 0 && strcmp(s->backend, "cpu-ref") != 0) {
+    if (fb_dist_size() > 1 && !fb_train_backend_shards(s->backend)) {
         if (fb_dist_is_root()) /* every rank sees the same settings: all stop here, none waits */
             fprintf(stderr, "freqbias train: --backend %s on %d MPI ranks: only the cpu and cpu-ref "
                             "backends combine BatchNorm sums across ranks (the CUDA ops sum whole "

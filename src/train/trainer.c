@@ -192,12 +192,14 @@ static fb_status allreduce_gradients(fb_model *m, int n)
     return fb_dist_tree_allreduce_f32(grads, count, n);
 }
 
-/* A count over the batch's samples (correct predictions), summed over the
- * ranks: exact, as the counts are integers far below 2^53. */
-static long sum_over_ranks(long count, int n)
+/* A count (this rank's correct predictions of an epoch), summed over the
+ * ranks: exact, as the counts are integers far below 2^53. The tree of
+ * FB_TREE_LEAF · R samples gives every rank a non-empty shard, so every
+ * rank's count is added. */
+static long sum_over_ranks(long count)
 {
     double value = (double)count;
-    fb_status status = fb_dist_tree_allreduce_f64(&value, 1, n);
+    fb_status status = fb_dist_tree_allreduce_f64(&value, 1, FB_TREE_LEAF * fb_dist_size());
     if (status != FB_OK)
         fb_dist_abort("train", fb_error_message(), fb_status_exit_code(status));
     return (long)value;
@@ -247,7 +249,7 @@ static fb_status train_epochs(train_run *r)
             if (status != FB_OK)
                 break;
             fb_model_sgd_step(m, (float)lr, (float)s->momentum, (float)s->weight_decay);
-            correct += sum_over_ranks(mine > 0 ? count_correct(b.host_logits, b.labels, mine, classes) : 0, n);
+            correct += mine > 0 ? count_correct(b.host_logits, b.labels, mine, classes) : 0;
             loss_sum += (double)loss * n;
             seen += n;
             event.kind = FB_TRAIN_BATCH_DONE;
@@ -258,6 +260,7 @@ static fb_status train_epochs(train_run *r)
         fb_model_set_batch_view(m, NULL); /* evaluation shards by images, not by the tree */
         if (status != FB_OK)
             break;
+        correct = sum_over_ranks(correct); /* every rank counted its own samples */
         double train_seconds = omp_get_wtime() - start;
         fb_eval_result eval;
         status = fb_evaluate(m, r->job->test, s->batch, 0, 0, &eval);
@@ -324,10 +327,14 @@ static fb_status prepare(train_run *r)
     return fb_dist_is_root() ? train_write_run_json(r, "running") : FB_OK;
 }
 
+int fb_train_backend_shards(const char *backend)
+{
+    return strcmp(backend, "cpu") == 0 || strcmp(backend, "cpu-ref") == 0;
+}
+
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome)
 {
-    if (fb_dist_size() > 1 && strcmp(job->settings.backend, "cpu") != 0 &&
-        strcmp(job->settings.backend, "cpu-ref") != 0)
+    if (fb_dist_size() > 1 && !fb_train_backend_shards(job->settings.backend))
         return fb_error(FB_ERR_UNSUPPORTED, "train: --backend %s on %d MPI ranks: only the cpu and "
                         "cpu-ref backends combine BatchNorm sums across ranks; the CUDA ops sum whole "
                         "batches only", job->settings.backend, fb_dist_size());
