@@ -34,8 +34,10 @@
 #      data_batch_1.bin, the last 128 test_batch.bin, every file extended
 #      to the official size with zero records the tiny preset never reads).
 #   6. Refusals, exit code 1 with the reason: 3 ranks (not a power of
-#      two), filter on 2 ranks, train --backend cuda on 2 ranks, report
-#      on 2 ranks (it points to --launcher), --launcher in the plain build.
+#      two), filter on 2 ranks, report on 2 ranks (it points to
+#      --launcher), --launcher in the plain build; and train --backend cuda
+#      on 2 ranks of a build without CUDA fails on every rank with the
+#      reason (sharded CUDA training itself: bench/gpu_check.sh).
 #
 # usage: sh tests/mpi_check.sh MPI_BUILD PLAIN_BUILD   (from the repository root)
 set -u
@@ -283,8 +285,9 @@ expect_refusal() {
 expect_refusal 3 "must be a power of two" info
 expect_refusal 2 "runs as one process" filter --input "$data" --freq high --r 8 --out "$work/high.bin"
 [ -e "$work/high.bin" ] && fail "the refused filter created its output"
-expect_refusal 2 "only the cpu and cpu-ref backends" \
+expect_refusal 2 "built without CUDA=1" \
     train --train-data "$data" --test-data "$data" --width 4 --epochs 1 --backend cuda --out "$work/run"
+[ -e "$work/run" ] && fail "the refused train created its output folder"
 expect_refusal 2 "starts each sharded stage as an MPI job" report --data "$cifar" --preset tiny --out "$work/rep"
 [ -e "$work/rep" ] && fail "the refused report created its output folder"
 if "$plain" report --data "$cifar" --preset tiny --out "$work/rep" --launcher "mpirun -np 2" \

@@ -789,6 +789,7 @@ static void test_backend_by_name(void **state)
 {
     (void)state;
     assert_int_equal(fb_backend_check(&fb_backend_cuda), FB_OK);
+    assert_int_equal(fb_backend_cuda.device_memory, 1); /* the trainer stages its allreduce by it */
     assert_non_null(strstr(fb_backend_list(), "cuda"));
     char text[320];
     int described = fb_cuda_describe(text, sizeof text);

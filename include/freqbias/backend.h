@@ -43,6 +43,10 @@ fb_conv_geom fb_conv_geom_make(int batch, int in_channels, int in_h, int in_w, i
 
 typedef struct fb_backend {
     const char *name;
+    /* 1 when alloc returns memory the host cannot read (a GPU's): callers
+     * that must touch a buffer on the host (an MPI allreduce) copy it with
+     * to_host / to_device first; 0 for the CPU backends */
+    int device_memory;
 
     /* memory: device buffers and transfers (identity copies on the CPU) */
     void *(*alloc)(size_t bytes);

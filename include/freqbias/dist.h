@@ -39,6 +39,9 @@ void fb_dist_finalize(void);
 int fb_dist_rank(void);      /* 0 .. size − 1 (0 without MPI)                  */
 int fb_dist_size(void);      /* the number of ranks (1 without MPI)           */
 int fb_dist_is_root(void);   /* rank 0: the one that prints and writes files  */
+/* This rank's index among the ranks on its own machine (0 without MPI):
+ * the CUDA backend takes GPU local_rank mod (GPUs on the machine). */
+int fb_dist_local_rank(void);
 /* "Open MPI 4.1.4" style library name, or "not built (make MPI=1)". */
 const char *fb_dist_library(void);
 

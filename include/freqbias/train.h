@@ -134,13 +134,9 @@ typedef struct fb_train_outcome {
  * loss becomes non-finite (the last good checkpoint stays intact and
  * run.json says "stopped: non-finite loss"). Under MPI every rank calls it
  * with the same job: each trains its shard of every batch, and the files
- * rank 0 writes have the bytes of one process (trainer.c). More than one
- * rank with a backend other than cpu or cpu-ref: FB_ERR_UNSUPPORTED. */
+ * rank 0 writes have the bytes of one process on cpu and cpu-ref; on cuda
+ * they are fixed for a given number of ranks (trainer.c). */
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome);
-
-/* 1 when a backend can train on a shard of a batch (several MPI ranks):
- * cpu and cpu-ref; the CUDA ops sum whole batches only. */
-int fb_train_backend_shards(const char *backend);
 
 /* ---- gradient-spectrum rows and their files ---- */
 

@@ -3,7 +3,8 @@
  * "cuda" is special: it exists only in a CUDA=1 build, and is handed out
  * only when the CUDA runtime sees a device. Otherwise the caller gets NULL
  * and a message that says which of the two is missing, so `--backend cuda`
- * fails with a reason instead of a crash at the first kernel.
+ * fails with a reason instead of a crash at the first kernel. An MPI rank
+ * gets the GPU of its rank on the machine (fb_cuda_use_device_of_rank).
  */
 #include <stddef.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #ifdef FB_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
+#include "freqbias/dist.h"
 #endif
 
 static const fb_backend *const all_backends[] = {
@@ -38,6 +40,7 @@ const fb_backend *fb_backend_by_name(const char *name)
             fb_error(FB_ERR_UNSUPPORTED, "backend 'cuda': %s", why);
             return NULL;
         }
+        fb_cuda_use_device_of_rank(fb_dist_local_rank()); /* one GPU per MPI rank */
         return &fb_backend_cuda;
 #else
         fb_error(FB_ERR_UNSUPPORTED,

@@ -53,22 +53,19 @@ static void usage(FILE *out)
             "(so a larger K reuses the seeds already trained).\n"
             "--launcher runs the sharded stages (train, test, sweep, gradspec, spectrum) as\n"
             "LAUNCHER freqbias ..., each one MPI job over the launcher's ranks (MPI build only;\n"
-            "--threads is then per rank). The bits, and so the records, are the same on any\n"
-            "number of ranks: a report can be resumed with another launcher.\n", REPORT_MAX_SEEDS);
+            "--threads is then per rank). On cpu and cpu-ref the bits, and so the records, are\n"
+            "the same on any number of ranks: a report can be resumed with another launcher\n"
+            "(on cuda, one GPU per rank, they are fixed per rank count).\n", REPORT_MAX_SEEDS);
 }
 
 /* --launcher starts MPI jobs of this binary: it must be the MPI build (a
  * plain build under mpirun would be R independent copies writing the same
- * files), and only the CPU backends shard a training step. */
-static int launcher_possible(const char *backend)
+ * files). */
+static int launcher_possible(void)
 {
 #ifdef FB_WITH_MPI
-    if (fb_train_backend_shards(backend))
-        return 1;
-    fprintf(stderr, "freqbias report: --launcher with --backend %s: only the cpu and cpu-ref backends "
-                    "train on MPI ranks\n", backend);
+    return 1;
 #else
-    (void)backend;
     fprintf(stderr, "freqbias report: --launcher needs the MPI build of freqbias (make MPI=1, then "
                     "build-mpi/freqbias report ...); this one was built without MPI\n");
 #endif
@@ -126,7 +123,7 @@ int cmd_report(int argc, char **argv)
     }
     if (!fb_backend_by_name(backend))
         return cli_fail("report", FB_ERR_USAGE);
-    if (launcher && !launcher_possible(backend))
+    if (launcher && !launcher_possible())
         return 1;
     if (strlen(out) >= REPORT_OUT_MAX - 64 || strlen(data_dir) >= 900) {
         fprintf(stderr, "freqbias report: --out or --data path is too long\n");

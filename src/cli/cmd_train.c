@@ -16,6 +16,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "freqbias/backend.h"
 #include "freqbias/dist.h"
 #include "freqbias/runtime.h"
 #include "freqbias/train.h"
@@ -186,14 +187,8 @@ int cmd_train(int argc, char **argv)
         return 1;
     }
     const fb_train_settings *s = &job.settings;
-    if (fb_dist_size() > 1 && !fb_train_backend_shards(s->backend)) {
-        if (fb_dist_is_root()) /* every rank sees the same settings: all stop here, none waits */
-            fprintf(stderr, "freqbias train: --backend %s on %d MPI ranks: only the cpu and cpu-ref "
-                            "backends combine BatchNorm sums across ranks (the CUDA ops sum whole "
-                            "batches only); train as one process or with --backend cpu\n",
-                    s->backend, fb_dist_size());
-        return 1;
-    }
+    if (!fb_backend_by_name(s->backend)) /* before --out is made: a refused run leaves nothing */
+        return cli_fail("train", FB_ERR_USAGE);
     if (s->threads > 0)
         fb_set_threads(s->threads);
     fb_dataset train = {0}, test = {0};

@@ -51,10 +51,12 @@ static int joined;      /* fb_dist_init called MPI_Init            */
 
 static int world_rank;  /* 0 without a job                         */
 static int world_size = 1;
+static int node_rank;   /* among the ranks on this machine: 0 without a job */
 
 int fb_dist_rank(void) { return world_rank; }
 int fb_dist_size(void) { return world_size; }
 int fb_dist_is_root(void) { return world_rank == 0; }
+int fb_dist_local_rank(void) { return node_rank; }
 
 void fb_dist_shard(int items, int *first, int *count)
 {
@@ -141,6 +143,12 @@ fb_status fb_dist_init(int *argc, char ***argv)
     setenv("FREQBIAS_MPI_RANK_PARENT", "1", 1);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_rank(node, &node_rank);
+        MPI_Comm_free(&node);
+    }
     if (provided < MPI_THREAD_FUNNELED)
         return fb_error(FB_ERR_UNSUPPORTED, "this MPI library gives thread level %d, freqbias needs "
                         "MPI_THREAD_FUNNELED (OpenMP threads, MPI from the main thread only)", provided);

@@ -20,7 +20,11 @@
  * gradients, and every rank takes the same SGD step. The bits are those of
  * one process, on any number of ranks and threads. Evaluation and the
  * gradient spectrum share their images across ranks (fb_evaluate); rank 0
- * alone writes files. A rank that errs ends the job (the CLI's cli_fail →
+ * alone writes files. On the CUDA backend (one GPU per rank, dist.h's
+ * local rank) the same happens with the sums' partials and the gradient
+ * block staged through host memory; the GPU's own sums do not follow the
+ * batch tree (cuda_backend.h), so there the bits are fixed for a given
+ * number of ranks but differ in the last places between rank counts. A rank that errs ends the job (the CLI's cli_fail →
  * fb_dist_abort), so no rank waits for a partner that will never come. */
 #include <math.h>
 #include <omp.h>
@@ -144,6 +148,9 @@ typedef struct batch_buffers {
     float *images;       /* [batch, C, H, W] on the backend */
     float *host_logits;  /* [batch, classes] */
     int32_t *labels;     /* [batch] */
+    float *host_gradients; /* [the model's gradient count]: the allreduce's
+                            * host copy when the backend's memory is a
+                            * GPU's and ranks > 1; NULL otherwise */
 } batch_buffers;
 
 /* The batch view's combine under MPI: BatchNorm's and the loss's partial
@@ -182,14 +189,21 @@ static int load_shard(const fb_loader *loader, fb_model *m, int batch, int n, in
 }
 
 /* The whole batch's gradients on every rank: one tree allreduce of the
- * model's gradient block (host memory: only the CPU backends shard). */
-static fb_status allreduce_gradients(fb_model *m, int n)
+ * model's gradient block, in place on the CPU backends, through
+ * host_gradients (batch_buffers) on a GPU. */
+static fb_status allreduce_gradients(fb_model *m, int n, float *host_gradients)
 {
     if (fb_dist_size() == 1)
         return FB_OK;
     size_t count;
-    float *grads = fb_model_gradients(m, &count); /* [count] */
-    return fb_dist_tree_allreduce_f32(grads, count, n);
+    float *grads = fb_model_gradients(m, &count); /* [count] on the backend */
+    if (!host_gradients)
+        return fb_dist_tree_allreduce_f32(grads, count, n);
+    const fb_backend *backend = fb_model_backend(m);
+    backend->to_host(host_gradients, grads, count * sizeof(float));
+    fb_status status = fb_dist_tree_allreduce_f32(host_gradients, count, n);
+    backend->to_device(grads, host_gradients, count * sizeof(float));
+    return status;
 }
 
 /* A count (this rank's correct predictions of an epoch), summed over the
@@ -219,10 +233,16 @@ static fb_status train_epochs(train_run *r)
         .host_logits = malloc((size_t)s->batch * classes * sizeof(float)),
         .labels = malloc((size_t)s->batch * sizeof(int32_t)),
     };
+    size_t gradient_count = 0;
+    fb_model_gradients(m, &gradient_count);
+    int staged = backend->device_memory && fb_dist_size() > 1;
+    if (staged)
+        b.host_gradients = malloc(gradient_count * sizeof(float));
     int batch_size = s->batch; /* the current batch's size, for the combine callback */
     fb_loader loader;
     fb_status status = fb_loader_init(&loader, train, s->subset, s->batch, s->seed, s->shuffle, s->augment);
-    if (status == FB_OK && (!b.host_images || !b.images || !b.host_logits || !b.labels))
+    if (status == FB_OK && (!b.host_images || !b.images || !b.host_logits || !b.labels ||
+                            (staged && !b.host_gradients)))
         status = fb_error(FB_ERR_NOMEM, "train: out of memory for batch buffers");
     if (status == FB_OK && r->next_epoch == 0)
         status = record_gradspec(r, 0);
@@ -245,7 +265,7 @@ static fb_status train_epochs(train_run *r)
             }
             backend->to_host(b.host_logits, logits, (size_t)rows * classes * sizeof(float));
             fb_model_backward(m, NULL, 0);
-            status = allreduce_gradients(m, n);
+            status = allreduce_gradients(m, n, b.host_gradients);
             if (status != FB_OK)
                 break;
             fb_model_sgd_step(m, (float)lr, (float)s->momentum, (float)s->weight_decay);
@@ -297,6 +317,7 @@ static fb_status train_epochs(train_run *r)
     backend->release(b.images);
     free(b.host_logits);
     free(b.labels);
+    free(b.host_gradients);
     return status;
 }
 
@@ -327,17 +348,8 @@ static fb_status prepare(train_run *r)
     return fb_dist_is_root() ? train_write_run_json(r, "running") : FB_OK;
 }
 
-int fb_train_backend_shards(const char *backend)
-{
-    return strcmp(backend, "cpu") == 0 || strcmp(backend, "cpu-ref") == 0;
-}
-
 fb_status fb_train_run(const fb_train_job *job, fb_train_outcome *outcome)
 {
-    if (fb_dist_size() > 1 && !fb_train_backend_shards(job->settings.backend))
-        return fb_error(FB_ERR_UNSUPPORTED, "train: --backend %s on %d MPI ranks: only the cpu and "
-                        "cpu-ref backends combine BatchNorm sums across ranks; the CUDA ops sum whole "
-                        "batches only", job->settings.backend, fb_dist_size());
     fb_train_settings settings = job->settings;
     if (job->resume)
         settings.init[0] = '\0'; /* the state holds the weights */

@@ -19,6 +19,7 @@
 /* C++ needs the entries in declaration order; they are. */
 extern "C" const fb_backend fb_backend_cuda = {
     .name = "cuda",
+    .device_memory = 1,
     .alloc = fb_cuda_alloc,
     .release = fb_cuda_release,
     .to_device = fb_cuda_to_device,

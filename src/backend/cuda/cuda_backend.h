@@ -39,8 +39,13 @@ extern const fb_backend fb_backend_cuda;
  * fb_cuda_describe says why). Never aborts. */
 int fb_cuda_device_count(void);
 
+/* Makes this process use device local_rank mod (devices): an MPI rank
+ * passes its rank on the machine (fb_dist_local_rank), one process 0.
+ * Call before the first op; nothing happens without a device. */
+void fb_cuda_use_device_of_rank(int local_rank);
+
 /* One line about the device the backend uses (device 0 of the visible
- * ones), e.g. "NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB), driver 13.0,
+ * ones, or the rank's: fb_cuda_use_device_of_rank), e.g. "NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB), driver 13.0,
  * runtime 13.0, cuBLAS 130100, cuFFT 12000", or why there is none:
  * "no CUDA device: <the CUDA runtime's reason>". Writes text[size];
  * returns 1 when a device is there, 0 otherwise. */

@@ -16,6 +16,14 @@
  *
  * Work split: one thread block per channel for everything that sums (train
  * forward, both backwards); one thread per element for the eval forward.
+ * The train forward runs in three kernels (Σx, then Σ(x − mean)², then the
+ * normalisation) and the backward in two (Σdy and Σdy·x̂, then dx), each
+ * sum kept per channel in double in a device scratch buffer between them.
+ * When the call holds one shard of a batch (MPI ranks, batch_view.h), the
+ * sums are combined across the ranks between the kernels: copied to the
+ * host, merged by the view's combine, copied back (fb_cuda_combine_sums);
+ * M is then the whole batch's total·P, and the backward's dγ, dβ are
+ * written by the leading shard and −0.0 elsewhere, as on the CPU.
  * A block's threads walk the channel's M elements (element e = n·P + p,
  * thread t takes e = t, t + 1024, ...), accumulating in double, and the block
  * adds the 1024 partials in a fixed tree (fb_block_sum). So every statistic
@@ -24,6 +32,9 @@
  * (built with --fmad=false, so no fused multiply-adds), which makes the
  * eval forward and the eval backward's din bit-identical to cpu-ref; the
  * sums differ from cpu-ref's serial order only in the last double bits.
+ * (They do not follow the batch tree: a shard's sum is the block's strided
+ * order over its own samples, so on this backend the bits depend on how
+ * many ranks share a batch; for one rank count they are fixed.)
  */
 #include "backend/cuda/cuda_internal.cuh"
 #include "backend/kernels.h"
@@ -35,23 +46,49 @@ static __device__ size_t channel_index(size_t e, int c, int channels, int spatia
     return (n * channels + c) * spatial + p;
 }
 
+/* sums[c] = Σ x over this call's samples of channel c (one block per c) */
 static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
-bn_train_kernel(float *out, float *save_mean, float *save_invstd, float *running_mean,
-                float *running_var, const float *in, const float *gamma, const float *beta,
-                int batch, int channels, int spatial)
+bn_sum_kernel(double *sums, const float *in, int batch, int channels, int spatial)
 {
     const int c = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
     double sum = 0.0;
     for (size_t e = threadIdx.x; e < M; e += blockDim.x)
         sum += in[channel_index(e, c, channels, spatial)];
-    const double count = (double)M, mean = fb_block_sum(sum) / count;
-    double squares = 0.0;
+    sum = fb_block_sum(sum);
+    if (threadIdx.x == 0)
+        sums[c] = sum;
+}
+
+/* squares[c] = Σ (x − mean)² with mean = sums[c] / count */
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_squares_kernel(double *squares, const double *sums, double count, const float *in, int batch,
+                  int channels, int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    const double mean = sums[c] / count;
+    double total = 0.0;
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
         double d = in[channel_index(e, c, channels, spatial)] - mean;
-        squares += d * d;
+        total += d * d;
     }
-    const double var = fb_block_sum(squares) / count;
+    total = fb_block_sum(total);
+    if (threadIdx.x == 0)
+        squares[c] = total;
+}
+
+/* y = (x − mean)·invstd·γ + β from the (whole batch's) sums; saves mean
+ * and invstd, moves the running statistics */
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_normalize_kernel(float *out, float *save_mean, float *save_invstd, float *running_mean,
+                    float *running_var, const float *in, const float *gamma, const float *beta,
+                    const double *sums, const double *squares, double count, int batch,
+                    int channels, int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    const double mean = sums[c] / count, var = squares[c] / count;
     const float invstd = bn_invstd(var);
     const float m = (float)mean, scale = invstd * gamma[c], shift = beta[c];
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
@@ -77,21 +114,39 @@ static __global__ void bn_eval_kernel(float *out, const float *in, const float *
     }
 }
 
+/* sums[c] = Σ dy, sums[channels + c] = Σ dy·x̂ of channel c */
 static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
-bn_backward_kernel(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
-                   const float *gamma, const float *save_mean, const float *save_invstd, int batch,
-                   int channels, int spatial)
+bn_backward_sums_kernel(double *sums, const float *dout, const float *in, const float *save_mean,
+                        const float *save_invstd, int batch, int channels, int spatial)
 {
     const int c = blockIdx.x;
     const size_t M = (size_t)batch * spatial;
-    const double mean = save_mean[c], invstd = save_invstd[c], count = (double)M;
+    const double mean = save_mean[c], invstd = save_invstd[c];
     double dy = 0.0, dy_xhat = 0.0;
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
         size_t i = channel_index(e, c, channels, spatial);
         dy += dout[i];
         dy_xhat += dout[i] * ((in[i] - mean) * invstd);
     }
-    const double sum_dy = fb_block_sum(dy), sum_dy_xhat = fb_block_sum(dy_xhat);
+    dy = fb_block_sum(dy);
+    dy_xhat = fb_block_sum(dy_xhat);
+    if (threadIdx.x == 0) {
+        sums[c] = dy;
+        sums[channels + c] = dy_xhat;
+    }
+}
+
+/* dx from the (whole batch's) sums; dγ, dβ where this shard leads, else −0.0 */
+static __global__ void __launch_bounds__(FB_CUDA_REDUCE_THREADS)
+bn_backward_apply_kernel(float *din, float *dgamma, float *dbeta, const float *dout,
+                         const float *in, const float *gamma, const float *save_mean,
+                         const float *save_invstd, const double *sums, double count, int leads,
+                         int batch, int channels, int spatial)
+{
+    const int c = blockIdx.x;
+    const size_t M = (size_t)batch * spatial;
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    const double sum_dy = sums[c], sum_dy_xhat = sums[channels + c];
     const double scale = (double)gamma[c] * invstd / count;
     for (size_t e = threadIdx.x; e < M; e += blockDim.x) {
         size_t i = channel_index(e, c, channels, spatial);
@@ -99,8 +154,8 @@ bn_backward_kernel(float *din, float *dgamma, float *dbeta, const float *dout, c
         din[i] = bn_backward_value(scale, count, dout[i], xhat, sum_dy, sum_dy_xhat);
     }
     if (threadIdx.x == 0) {
-        dgamma[c] = (float)sum_dy_xhat;
-        dbeta[c] = (float)sum_dy;
+        dgamma[c] = leads ? (float)sum_dy_xhat : -0.0f;
+        dbeta[c] = leads ? (float)sum_dy : -0.0f;
     }
 }
 
@@ -133,12 +188,22 @@ void fb_cuda_batchnorm_forward_train(float *out, float *save_mean, float *save_i
                                      const float *gamma, const float *beta, int batch,
                                      int channels, int spatial, const fb_batch_view *view)
 {
-    fb_cuda_whole_batch_only(view, batch, "batchnorm_forward_train");
     if (channels < 1)
         return;
-    bn_train_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(out, save_mean, save_invstd, running_mean,
-                                                   running_var, in, gamma, beta, batch, channels,
-                                                   spatial);
+    const double count = (double)fb_batch_view_total(view, batch) * spatial;
+    double *sums = fb_cuda_sum_scratch(2 * (size_t)channels); /* [C] Σx, then [C] Σ(x − mean)² */
+    double *squares = sums + channels;
+    bn_sum_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(sums, in, batch, channels, spatial);
+    LAUNCH_CHECK();
+    fb_cuda_combine_sums(view, sums, channels);
+    bn_squares_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(squares, sums, count, in, batch,
+                                                            channels, spatial);
+    LAUNCH_CHECK();
+    fb_cuda_combine_sums(view, squares, channels);
+    bn_normalize_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(out, save_mean, save_invstd,
+                                                              running_mean, running_var, in, gamma,
+                                                              beta, sums, squares, count, batch,
+                                                              channels, spatial);
     LAUNCH_CHECK();
 }
 
@@ -159,12 +224,18 @@ void fb_cuda_batchnorm_backward(float *din, float *dgamma, float *dbeta, const f
                                 const float *save_invstd, int batch, int channels, int spatial,
                                 const fb_batch_view *view)
 {
-    fb_cuda_whole_batch_only(view, batch, "batchnorm_backward");
     if (channels < 1)
         return;
-    bn_backward_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(din, dgamma, dbeta, dout, in, gamma,
-                                                      save_mean, save_invstd, batch, channels,
-                                                      spatial);
+    const double count = (double)fb_batch_view_total(view, batch) * spatial;
+    double *sums = fb_cuda_sum_scratch(2 * (size_t)channels); /* [C] Σdy, [C] Σdy·x̂ */
+    bn_backward_sums_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(sums, dout, in, save_mean,
+                                                                  save_invstd, batch, channels,
+                                                                  spatial);
+    LAUNCH_CHECK();
+    fb_cuda_combine_sums(view, sums, 2 * channels);
+    bn_backward_apply_kernel<<<channels, FB_CUDA_REDUCE_THREADS>>>(
+        din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd, sums, count,
+        fb_batch_view_leads(view), batch, channels, spatial);
     LAUNCH_CHECK();
 }
 

@@ -62,15 +62,18 @@ const char *fb_cublas_status_text(cublasStatus_t status);
 void fb_cuda_launch_check(const char *file, int line);
 #define LAUNCH_CHECK() fb_cuda_launch_check(__FILE__, __LINE__)
 
-/* The CUDA ops sum whole batches only: a view that holds one shard of a
- * batch (MPI data parallelism, freqbias/batch_view.h) stops the program
- * through fb_cuda_fail rather than normalising with a shard's statistics. */
-static inline void fb_cuda_whole_batch_only(const fb_batch_view *view, int batch, const char *op)
-{
-    if (view && (view->combine || view->lo != 0 || view->total != batch))
-        fb_cuda_fail(op, "a shard of a batch (batch view) is not supported by the CUDA backend yet",
-                     __FILE__, __LINE__);
-}
+/* ---- shards of a batch (MPI ranks, freqbias/batch_view.h) ---------------- */
+
+/* A device buffer of at least `count` doubles for the per-channel sums of
+ * the BatchNorm and loss ops, grown on demand (cudaFree/cudaMalloc wait for
+ * the device) and reused by the next op: the ops run one after another on
+ * stream 0 from the training thread. */
+double *fb_cuda_sum_scratch(size_t count);
+
+/* The view's combine on device partials d_partials[count]: copied to the
+ * host, merged with the other shards' (view->combine), copied back. Does
+ * nothing without a combine (the whole batch in one process). */
+void fb_cuda_combine_sums(const fb_batch_view *view, double *d_partials, int count);
 
 /* ---- launch geometry ---------------------------------------------------- */
 

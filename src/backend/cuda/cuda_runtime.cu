@@ -1,5 +1,10 @@
 /* cuda_runtime.cu — the CUDA backend's memory entries, its cuBLAS handle,
- * and what `freqbias info` says about the device.
+ * which device a process uses, the staging of a batch shard's sums through
+ * the host, and what `freqbias info` says about the device.
+ *
+ * Device: a process uses device 0 of the visible ones, an MPI rank device
+ * (its rank on the machine) mod (devices): one GPU per rank when the
+ * machine has as many, ranks sharing GPUs round-robin otherwise.
  *
  * Memory (PyTorch: torch.empty(..., device="cuda"), .to("cuda"), .cpu(),
  * .zero_()):
@@ -98,6 +103,13 @@ extern "C" int fb_cuda_device_count(void)
     return probed_devices;
 }
 
+extern "C" void fb_cuda_use_device_of_rank(int local_rank)
+{
+    int count = fb_cuda_device_count();
+    if (count > 0)
+        CUDA_CHECK(cudaSetDevice(local_rank % count));
+}
+
 extern "C" int fb_cuda_describe(char *text, size_t size)
 {
     if (fb_cuda_device_count() < 1) {
@@ -162,6 +174,37 @@ void fb_cuda_zero(void *dst, size_t bytes)
 {
     if (bytes)
         CUDA_CHECK(cudaMemset(dst, 0, bytes));
+}
+
+/* ---- shards of a batch ------------------------------------------------------ */
+
+static double *sum_scratch;    /* [sum_capacity] device */
+static size_t sum_capacity;
+
+double *fb_cuda_sum_scratch(size_t count)
+{
+    if (count > sum_capacity) {
+        fb_cuda_release(sum_scratch);
+        sum_scratch = NULL;
+        sum_capacity = 0;
+        CUDA_CHECK(cudaMalloc(&sum_scratch, count * sizeof(double)));
+        sum_capacity = count;
+    }
+    return sum_scratch;
+}
+
+void fb_cuda_combine_sums(const fb_batch_view *view, double *d_partials, int count)
+{
+    if (!view || !view->combine || count < 1)
+        return;
+    size_t bytes = (size_t)count * sizeof(double);
+    double *host = (double *)malloc(bytes); /* [count] */
+    if (!host)
+        fb_cuda_fail("fb_cuda_combine_sums", "out of host memory", __FILE__, __LINE__);
+    fb_cuda_to_host(host, d_partials, bytes);
+    view->combine(host, count, view->user);
+    fb_cuda_to_device(d_partials, host, bytes);
+    free(host);
 }
 
 /* ---- cuBLAS ------------------------------------------------------------- */
