@@ -79,6 +79,10 @@
  *     CDES generation   −0.2 × 15                    ≈   −3 s
  *     2,786 − 313 ≈ 2,473 s = 41.2 min of stages, + ≈ 1 min of build and data
  *
+ * Measured (2026-12-03, make demo from a fresh clone of a5edb88, the same
+ * machine): 2,486 s = 41.4 min wall, 2,428 s = 40.5 min of stages (main
+ * trainings 104–108 s, sweeps 15–18 s); docs/report_laptop is that run.
+ *
  * How the workstation preset is projected (not run yet). Its purpose is the
  * scale at which all five findings are expected to hold: width 32, all
  * 50,000 training images, 40 epochs (lr ×0.1 after 20 and 30), all 10,000
