@@ -29,7 +29,6 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "freqbias/backend.h"
-#include "freqbias/train.h"
 #include "report/report_pipeline.h"
 #include "report/report_preset.h"
 #include "report/report_stage.h"

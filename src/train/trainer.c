@@ -24,8 +24,9 @@
  * local rank) the same happens with the sums' partials and the gradient
  * block staged through host memory; the GPU's own sums do not follow the
  * batch tree (cuda_backend.h), so there the bits are fixed for a given
- * number of ranks but differ in the last places between rank counts. A rank that errs ends the job (the CLI's cli_fail →
- * fb_dist_abort), so no rank waits for a partner that will never come. */
+ * number of ranks but differ in the last places between rank counts. A
+ * rank that errs ends the job (the CLI's cli_fail → fb_dist_abort), so no
+ * rank waits for a partner that will never come. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
